@@ -1,0 +1,150 @@
+// Output promises: what a workflow builder holds in place of values. A promise names a variable of a node
+// (or of the workflow's inputs) and, optionally, a path into it (`xs[0]`, `m.key`).
+import type { LiteralType } from '../gen/flyteidl/core/index.js';
+import { DefinitionError } from '../errors.js';
+import { describeLiteralType } from '../types/describe.js';
+import type { BuilderNode, WorkflowScope } from './scope.js';
+
+/** One step of an attribute path into a promised value: a list index or a map/struct key. */
+export type AttributeStep = string | number;
+
+/** The comparison operators of Flyte's branch conditions. */
+export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
+
+/** A constant a condition may compare with. */
+export type ComparisonValue = string | number | bigint | boolean | Date;
+
+/** Operand of a comparison: a promise, a constant, or null (none). */
+export type Operand = OutputPromise<unknown, string> | ComparisonValue | null;
+
+/** A boolean expression of a branch condition (comparisons joined with `and`/`or`). */
+export type BooleanExpression =
+  | { readonly kind: 'comparison'; readonly op: ComparisonOperator; readonly left: Operand; readonly right: Operand }
+  | {
+      readonly kind: 'conjunction';
+      readonly op: 'and' | 'or';
+      readonly left: BooleanExpression;
+      readonly right: BooleanExpression;
+    };
+
+/**
+ * A promised value of Flyte kind `K` and TypeScript type `V`: a task's output, or a workflow's input,
+ * inside a workflow builder. Bind it to another task's input, compare it in a condition, or return it as a
+ * workflow output. It has no value at definition time.
+ */
+export class OutputPromise<V, K extends string> {
+  /** @internal the scope (workflow) the promise belongs to */
+  readonly scope: WorkflowScope;
+  /** @internal the producing node; undefined for the workflow's inputs */
+  readonly node: BuilderNode | undefined;
+  /** Name of the promised variable (an output of the node, or an input of the workflow). */
+  readonly var: string;
+  /** Path into the value, e.g. `[0, 'key']`. */
+  readonly attrPath: readonly AttributeStep[];
+  /** Flyte type of the promised value (after the attribute path). */
+  readonly type: LiteralType;
+  /** @internal type-level only */
+  declare readonly __value?: V;
+  /** @internal type-level only */
+  declare readonly __kind?: K;
+
+  /** @internal promises are created by workflow builders */
+  constructor(
+    scope: WorkflowScope,
+    node: BuilderNode | undefined,
+    variable: string,
+    type: LiteralType,
+    attrPath: readonly AttributeStep[] = [],
+  ) {
+    this.scope = scope;
+    this.node = node;
+    this.var = variable;
+    this.type = type;
+    this.attrPath = attrPath;
+  }
+
+  /** Element `index` of a promised list (Flyte attribute path). */
+  at<E>(this: OutputPromise<readonly E[], string>, index: number): OutputPromise<E, ElementKind<K>> {
+    if (!Number.isInteger(index) || index < 0) {
+      throw new DefinitionError('INVALID_BINDING', `list index must be a non-negative integer, got ${String(index)}`, {
+        id: this.var,
+      });
+    }
+    const inner = this.type.type;
+    if (inner.case !== 'collectionType') {
+      throw new DefinitionError(
+        'INVALID_BINDING',
+        `.at(${index}) needs a list, but ${this.var} is ${describeLiteralType(this.type)}`,
+        {
+          id: this.var,
+        },
+      );
+    }
+    return new OutputPromise(this.scope, this.node, this.var, inner.value, [...this.attrPath, index]);
+  }
+
+  /** Entry `key` of a promised map (Flyte attribute path). */
+  key<E>(this: OutputPromise<{ readonly [k: string]: E }, string>, key: string): OutputPromise<E, ElementKind<K>> {
+    const inner = this.type.type;
+    if (inner.case !== 'mapValueType') {
+      throw new DefinitionError(
+        'INVALID_BINDING',
+        `.key(${JSON.stringify(key)}) needs a map, but ${this.var} is ${describeLiteralType(this.type)}`,
+        {
+          id: this.var,
+        },
+      );
+    }
+    return new OutputPromise(this.scope, this.node, this.var, inner.value, [...this.attrPath, key]);
+  }
+
+  /** `this == other` in a branch condition. */
+  eq(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'eq', left: this, right: other };
+  }
+  /** `this != other` in a branch condition. */
+  ne(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'ne', left: this, right: other };
+  }
+  /** `this > other` in a branch condition. */
+  gt(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'gt', left: this, right: other };
+  }
+  /** `this >= other` in a branch condition. */
+  gte(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'gte', left: this, right: other };
+  }
+  /** `this < other` in a branch condition. */
+  lt(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'lt', left: this, right: other };
+  }
+  /** `this <= other` in a branch condition. */
+  lte(other: Operand): BooleanExpression {
+    return { kind: 'comparison', op: 'lte', left: this, right: other };
+  }
+  /** `this is true` in a branch condition (Flyte compares booleans with `== true`). */
+  isTrue(this: OutputPromise<boolean, string>): BooleanExpression {
+    return { kind: 'comparison', op: 'eq', left: this, right: true };
+  }
+  /** `this is none` in a branch condition (for optional values). */
+  isNone(): BooleanExpression {
+    return { kind: 'comparison', op: 'eq', left: this, right: null };
+  }
+  /** `this is false` in a branch condition. */
+  isFalse(this: OutputPromise<boolean, string>): BooleanExpression {
+    return { kind: 'comparison', op: 'eq', left: this, right: false };
+  }
+}
+
+/** The kind of an element of a `list<...>` or `map<...>` kind. */
+export type ElementKind<K extends string> = K extends `list<${infer E}>` ? E : K extends `map<${infer E}>` ? E : string;
+
+/** `a and b` (and more) in a branch condition. */
+export function and(first: BooleanExpression, ...rest: BooleanExpression[]): BooleanExpression {
+  return rest.reduce<BooleanExpression>((left, right) => ({ kind: 'conjunction', op: 'and', left, right }), first);
+}
+
+/** `a or b` (and more) in a branch condition. */
+export function or(first: BooleanExpression, ...rest: BooleanExpression[]): BooleanExpression {
+  return rest.reduce<BooleanExpression>((left, right) => ({ kind: 'conjunction', op: 'or', left, right }), first);
+}

@@ -1,0 +1,229 @@
+// @flyte-ts/core: the Flyte IDL, the type system, the typed authoring DSL and the ports of flyte-ts.
+// This file is the package's public API: what it exports is supported, nothing else is.
+
+export * as idl from './idl/index.js';
+
+export {
+  AlreadyExistsError,
+  ConflictError,
+  CORE_ERROR_CODES,
+  DefinitionError,
+  FlyteError,
+  InvalidArgumentError,
+  isFlyteError,
+  LiteralTypeError,
+  NotFoundError,
+  UnavailableError,
+  type CoreErrorCode,
+  type FlyteErrorOptions,
+} from './errors.js';
+
+export {
+  describeIdentifier,
+  executionId,
+  formatExecutionId,
+  formatIdentifier,
+  formatNodeExecutionId,
+  formatTaskExecutionId,
+  launchPlanId,
+  nodeExecutionId,
+  sameIdentifier,
+  taskId,
+  workflowId,
+  type EntityIdParts,
+} from './identifiers.js';
+
+// Type system
+export { t, typeFromLiteralType, type TypeFromLiteralTypeOptions } from './types/t.js';
+export type {
+  AcceptsOf,
+  AnyFlyteType,
+  Bindable,
+  BindingShapeOf,
+  FlyteType,
+  InputOf,
+  InputsOf,
+  KindOf,
+  OptionalKeys,
+  TypeMap,
+  ValueOf,
+  ValuesOf,
+} from './types/flyte-type.js';
+export { INT64_MAX, INT64_MIN, type StructOptions } from './types/primitives.js';
+export { flytekitVariantTag } from './types/containers.js';
+export type {
+  BlobInput,
+  BlobOptions,
+  FlyteDirectory,
+  FlyteFile,
+  FlyteSchema,
+  SchemaColumnType,
+  StructuredDataset,
+  StructuredDatasetOptions,
+} from './types/data.js';
+export { areTypesCastable, isNoneType, isOptionalType, literalTypesEqual } from './types/castability.js';
+export { describeLiteral, describeLiteralType, describeValue } from './types/describe.js';
+export {
+  literalTypeForLiteral,
+  literalTypeForPrimitive,
+  literalTypeForScalar,
+  literalTypeText,
+  MESSAGEPACK_TAG,
+} from './types/infer.js';
+
+// Literals
+export { fromLiteralMap, toLiteralMap, type LiteralMapOptions } from './literals/literal-map.js';
+export {
+  hashifyLiteral,
+  hashLiteralMap,
+  hashMessage,
+  objectHash,
+  type HashLiteralMapOptions,
+} from './literals/hash.js';
+export {
+  CACHED_TAG_PREFIX,
+  cacheTag,
+  catalogKeyForTask,
+  interfaceSignatureHash,
+  TASK_DATASET_PREFIX,
+  type CachedTaskSignature,
+} from './cache-key.js';
+
+// Ports
+export type { OperationOptions } from './ports/common.js';
+export type {
+  CreateResult,
+  ExecutionEvent,
+  ExecutionRecord,
+  GuardedOptions,
+  NodeExecutionRecord,
+  ProjectDomainSettings,
+  Registered,
+  ScheduleState,
+  Store,
+  TaskExecutionRecord,
+} from './ports/store.js';
+export {
+  FILTER_FUNCTIONS,
+  formatFilters,
+  parseFilters,
+  type Filter,
+  type FilterFunction,
+  type ListQuery,
+  type Page,
+  type SortDirection,
+} from './ports/list-query.js';
+export type {
+  BlobBody,
+  BlobInfo,
+  BlobPage,
+  BlobStore,
+  ListBlobsOptions,
+  PutOptions,
+  SignedUrlOptions,
+} from './ports/blob-store.js';
+export { DataStore, joinUri, type DataStoreLayout, type NodeDataPaths } from './ports/data-store.js';
+export type { Catalog, CatalogEntry, CatalogKey, CatalogPutOptions, ReservationResult } from './ports/catalog.js';
+export { systemClock, type Clock } from './ports/clock.js';
+export type { FireHandler, ScheduledFire, Scheduler } from './ports/scheduler.js';
+export type { AllocationStatus, ResourceManager } from './ports/resource-manager.js';
+export type { EventSink } from './ports/event-sink.js';
+export {
+  PLUGIN_PHASES,
+  type ExternalResource,
+  type PluginError,
+  type PluginPhase,
+  type PluginTransition,
+  type SecretProvider,
+  type TaskContext,
+  type TaskExecutionMetadata,
+  type TaskInputs,
+  type TaskOutputs,
+  type TaskPlugin,
+} from './ports/task-plugin.js';
+
+// Authoring DSL
+export {
+  DEFAULT_TASK_IMAGE,
+  FUNCTION_TASK_TYPE,
+  task,
+  type TaskCacheConfig,
+  type TaskConfig,
+  type TaskDefinition,
+  type TaskFunction,
+  type TaskResult,
+  type TaskRunContext,
+} from './dsl/task.js';
+export {
+  workflow,
+  type FailurePolicy,
+  type WorkflowBuilder,
+  type WorkflowConfig,
+  type WorkflowDefinition,
+  type WorkflowInputs,
+  type WorkflowOutputs,
+} from './dsl/workflow.js';
+export {
+  launchPlan,
+  type CronScheduleConfig,
+  type LaunchPlanConfig,
+  type LaunchPlanDefinition,
+  type NotificationConfig,
+  type NotificationPhase,
+  type RateScheduleConfig,
+  type ScheduleConfig,
+} from './dsl/launch-plan.js';
+export {
+  conditional,
+  type BranchCase,
+  type ConditionalCases,
+  type ConditionalStart,
+  type PendingCase,
+} from './dsl/conditional.js';
+export { map, map as mapTask, type MapInputs, type MapOptions, type MapOutputs } from './dsl/map.js';
+export { approve, sleep, waitForInput, type GateOptions } from './dsl/gate.js';
+export {
+  referenceLaunchPlan,
+  referenceTask,
+  type ReferenceConfig,
+  type ReferenceLaunchPlan,
+  type ReferenceTask,
+} from './dsl/reference.js';
+export {
+  serialize,
+  subworkflowTemplates,
+  workflowClosure,
+  type Entity,
+  type SerializedEntities,
+} from './dsl/serialize.js';
+export {
+  and,
+  or,
+  OutputPromise,
+  type AttributeStep,
+  type BooleanExpression,
+  type ComparisonOperator,
+  type ComparisonValue,
+  type Operand,
+} from './dsl/promise.js';
+export type {
+  CallableEntity,
+  CallArgs,
+  CallInputs,
+  LaunchPlanLike,
+  NodeHandle,
+  NodeOutputs,
+  NodeOverrides,
+  SerializationSettings,
+  TaskLike,
+  WorkflowLike,
+} from './dsl/entities.js';
+export {
+  parseDuration,
+  type DurationInput,
+  type ResourceRequirements,
+  type ResourceSpec,
+  type SecretRequest,
+} from './dsl/options.js';
+export { VERSION } from './version.js';
+export type { ListType, MapType, OptionalType } from './types/flyte-type.js';

@@ -1,0 +1,123 @@
+// DataStore: reads and writes protobuf messages (LiteralMaps, errors) on a BlobStore, with Flyte's layout:
+// `{metadataPrefix}/{project}/{domain}/{execution}/{node}/{attempt}/inputs.pb|outputs.pb|error.pb`, and raw
+// task data under a raw-output prefix.
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { LiteralMapSchema, type LiteralMap, type WorkflowExecutionIdentifier } from '../gen/flyteidl/core/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { BlobStore } from './blob-store.js';
+import type { OperationOptions } from './common.js';
+
+/** Where a DataStore puts things. */
+export interface DataStoreLayout {
+  /** Prefix of execution metadata (inputs, outputs, errors), e.g. `s3://bucket/metadata`. */
+  readonly metadataPrefix: string;
+  /** Default prefix of raw task data (files, datasets), e.g. `s3://bucket/raw`. */
+  readonly rawOutputPrefix: string;
+}
+
+/** The data locations of one node attempt. */
+export interface NodeDataPaths {
+  /** Directory of the attempt. */
+  readonly dir: string;
+  /** `inputs.pb`: the resolved input LiteralMap. */
+  readonly inputs: string;
+  /** `outputs.pb`: the output LiteralMap. */
+  readonly outputs: string;
+  /** `error.pb`: the ErrorDocument of a failed attempt. */
+  readonly error: string;
+  /** `futures.pb`: a dynamic task's DynamicJobSpec. */
+  readonly futures: string;
+  /** `deck.html`: the task's report, if any. */
+  readonly deck: string;
+}
+
+/** Joins URI parts with single slashes, rejecting `..` and empty segments that would escape the prefix. */
+export function joinUri(base: string, ...parts: readonly string[]): string {
+  let uri = base.replace(/\/+$/, '');
+  for (const part of parts) {
+    for (const segment of part.split('/')) {
+      if (segment === '') continue;
+      if (segment === '..' || segment === '.') {
+        throw new InvalidArgumentError(`path segment ${JSON.stringify(segment)} is not allowed in ${part}`, {
+          id: part,
+        });
+      }
+      uri += `/${segment}`;
+    }
+  }
+  return uri;
+}
+
+/** Reads and writes protobuf documents on a BlobStore with Flyte's layout. */
+export class DataStore {
+  /** The underlying store. */
+  readonly blob: BlobStore;
+  /** Where things go. */
+  readonly layout: DataStoreLayout;
+
+  constructor(blob: BlobStore, layout: DataStoreLayout) {
+    this.blob = blob;
+    this.layout = layout;
+  }
+
+  /** Paths of one attempt of a node (`attempt` counts from 0). Nested nodes pass `nodeId` as `parent/child`. */
+  nodePaths(execution: WorkflowExecutionIdentifier, nodeId: string, attempt: number): NodeDataPaths {
+    const dir = joinUri(
+      this.layout.metadataPrefix,
+      execution.project,
+      execution.domain,
+      execution.name,
+      nodeId,
+      String(attempt),
+    );
+    return {
+      dir,
+      inputs: `${dir}/inputs.pb`,
+      outputs: `${dir}/outputs.pb`,
+      error: `${dir}/error.pb`,
+      futures: `${dir}/futures.pb`,
+      deck: `${dir}/deck.html`,
+    };
+  }
+
+  /** Prefix of raw data written by a node attempt, under `rawOutputPrefix` (or the execution's own prefix). */
+  rawOutputPath(execution: WorkflowExecutionIdentifier, nodeId: string, attempt: number, prefix?: string): string {
+    return joinUri(
+      prefix ?? this.layout.rawOutputPrefix,
+      execution.project,
+      execution.domain,
+      execution.name,
+      nodeId,
+      String(attempt),
+    );
+  }
+
+  /** Writes a protobuf message as binary. */
+  async write<Desc extends DescMessage>(
+    uri: string,
+    schema: Desc,
+    message: MessageShape<Desc>,
+    options?: OperationOptions,
+  ): Promise<void> {
+    await this.blob.put(uri, toBinary(schema, message), { ...options, contentType: 'application/x-protobuf' });
+  }
+
+  /** Reads a protobuf message; rejects `NOT_FOUND` when missing. */
+  async read<Desc extends DescMessage>(
+    uri: string,
+    schema: Desc,
+    options?: OperationOptions,
+  ): Promise<MessageShape<Desc>> {
+    return fromBinary(schema, await this.blob.get(uri, options));
+  }
+
+  /** Writes a LiteralMap. */
+  writeLiteralMap(uri: string, literals: LiteralMap, options?: OperationOptions): Promise<void> {
+    return this.write(uri, LiteralMapSchema, literals, options);
+  }
+
+  /** Reads a LiteralMap. */
+  readLiteralMap(uri: string, options?: OperationOptions): Promise<LiteralMap> {
+    return this.read(uri, LiteralMapSchema, options);
+  }
+}

@@ -1,0 +1,253 @@
+// The Store port: the control plane's repository (FlyteAdmin's tables). Records are the flyteidl admin
+// messages, so what the engine stores is what FlyteAdmin would serve; queryable fields are derived by each
+// adapter from those messages. Adapters: @flyte-ts/store-memory, @flyte-ts/store-postgres.
+import type {
+  Execution,
+  LaunchPlan,
+  LaunchPlanState,
+  NodeExecution,
+  Project,
+  Task,
+  TaskExecution,
+  Workflow,
+} from '../gen/flyteidl/admin/index.js';
+import type {
+  Identifier,
+  NodeExecutionIdentifier,
+  TaskExecutionIdentifier,
+  WorkflowExecutionIdentifier,
+} from '../gen/flyteidl/core/index.js';
+import type { NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent } from '../gen/flyteidl/event/index.js';
+import type { OperationOptions } from './common.js';
+import type { ListQuery, Page } from './list-query.js';
+
+/** A registered entity together with the digest of its content, which makes registration idempotent. */
+export interface Registered<T> {
+  /** The entity (admin message: id, spec or compiled closure, created_at). */
+  readonly entity: T;
+  /**
+   * Digest of the entity's content computed by the engine. Registering the same id with the same digest is a
+   * no-op; with a different digest it is an `ALREADY_EXISTS` error (versions are immutable).
+   */
+  readonly digest: string;
+}
+
+/** Result of a create operation on an immutable entity. */
+export type CreateResult = 'created' | 'unchanged';
+
+/** Limits and defaults of one project-domain (Flyte's matchable attributes, the subset the engine uses). */
+export interface ProjectDomainSettings {
+  /** The project. */
+  readonly project: string;
+  /** The domain. */
+  readonly domain: string;
+  /** Largest number of non-terminal executions at once; undefined means unlimited. */
+  readonly maxConcurrentExecutions?: number | undefined;
+  /** Task types that may run; undefined means all registered plugins. */
+  readonly allowedTaskTypes?: readonly string[] | undefined;
+  /** Resource requests applied to tasks that set none (`{ cpu: '500m', memory: '1Gi' }`). */
+  readonly taskResourceDefaults?: { readonly [resource: string]: string } | undefined;
+  /** Largest resource values a task may request. */
+  readonly taskResourceLimits?: { readonly [resource: string]: string } | undefined;
+}
+
+/** A workflow execution as stored: the admin message plus the engine's bookkeeping. */
+export interface ExecutionRecord {
+  /** The execution: id, spec (launch plan, inputs, metadata) and closure (phase, timestamps, outputs or error). */
+  readonly execution: Execution;
+  /** Incremented by every update; updates name the revision they read (optimistic concurrency). Starts at 1. */
+  readonly revision: number;
+  /**
+   * The executor's runtime state of this execution (node phases, plugin states), opaque to the Store:
+   * it is written and read back byte for byte.
+   */
+  readonly state?: Uint8Array | undefined;
+}
+
+/** A node execution as stored. */
+export interface NodeExecutionRecord {
+  /** The node execution: id, input URI, closure (phase, timestamps, output or error) and metadata. */
+  readonly nodeExecution: NodeExecution;
+  /** Id of the parent node (a branch, subworkflow or dynamic node) when nested; empty at the top level. */
+  readonly parentNodeId: string;
+  /** Incremented by every update. */
+  readonly revision: number;
+}
+
+/** A task execution (one attempt of a task node) as stored. */
+export interface TaskExecutionRecord {
+  /** The task execution: id (with retry attempt), input URI, closure (phase, logs, output or error). */
+  readonly taskExecution: TaskExecution;
+  /** Incremented by every update. */
+  readonly revision: number;
+}
+
+/** An execution event, as recorded in the execution's event log. */
+export type ExecutionEvent =
+  | { readonly kind: 'workflow'; readonly event: WorkflowExecutionEvent }
+  | { readonly kind: 'node'; readonly event: NodeExecutionEvent }
+  | { readonly kind: 'task'; readonly event: TaskExecutionEvent };
+
+/** Options of an update guarded by optimistic concurrency. */
+export interface GuardedOptions extends OperationOptions {
+  /** The revision the caller read; the update fails with `CONFLICT` if the stored revision differs. */
+  readonly expectedRevision: number;
+}
+
+/** Bookkeeping of one schedule: the last scheduled time that was fired. */
+export interface ScheduleState {
+  /** Key of the schedule (launch plan project/domain/name). */
+  readonly key: string;
+  /** Scheduled time of the last fire, if any. */
+  readonly lastFireTime?: Date | undefined;
+}
+
+/**
+ * The control plane's repository. Every method is atomic: it either fully applies or leaves nothing
+ * behind. Methods reject with `NOT_FOUND`, `ALREADY_EXISTS`, `CONFLICT`, `INVALID_ARGUMENT` (bad filter, sort
+ * key or token) or `UNAVAILABLE` (transient; safe to retry) errors from `@flyte-ts/core`.
+ *
+ * List methods accept Flyte's filters (see {@link ListQuery}); each documents its fields. Unknown fields are
+ * `INVALID_ARGUMENT`, never ignored.
+ */
+export interface Store {
+  /** Creates a project, or updates its name, description, labels and state. */
+  putProject(project: Project, options?: OperationOptions): Promise<void>;
+  /** The project with that id, or undefined. */
+  getProject(id: string, options?: OperationOptions): Promise<Project | undefined>;
+  /** Projects sorted by id; filters on `name`, `state`. */
+  listProjects(query?: ListQuery, options?: OperationOptions): Promise<Page<Project>>;
+  /** Replaces the settings of one project-domain. */
+  putProjectDomainSettings(settings: ProjectDomainSettings, options?: OperationOptions): Promise<void>;
+  /** The settings of one project-domain, or undefined when none were set. */
+  getProjectDomainSettings(
+    project: string,
+    domain: string,
+    options?: OperationOptions,
+  ): Promise<ProjectDomainSettings | undefined>;
+
+  /** Registers a task version; idempotent for the same digest, `ALREADY_EXISTS` for a different one. */
+  createTask(task: Registered<Task>, options?: OperationOptions): Promise<CreateResult>;
+  /** The task with that exact id (version included), or undefined. */
+  getTask(id: Identifier, options?: OperationOptions): Promise<Task | undefined>;
+  /** Tasks, newest first by default; filters on `project`, `domain`, `name`, `version`, `created_at`. */
+  listTasks(query?: ListQuery, options?: OperationOptions): Promise<Page<Task>>;
+
+  /** Registers a workflow version (with its compiled closure); idempotent for the same digest. */
+  createWorkflow(workflow: Registered<Workflow>, options?: OperationOptions): Promise<CreateResult>;
+  /** The workflow with that exact id, or undefined. */
+  getWorkflow(id: Identifier, options?: OperationOptions): Promise<Workflow | undefined>;
+  /** Workflows, newest first by default; filters as for tasks. */
+  listWorkflows(query?: ListQuery, options?: OperationOptions): Promise<Page<Workflow>>;
+
+  /** Registers a launch plan version, INACTIVE unless its closure says otherwise; idempotent for the same digest. */
+  createLaunchPlan(launchPlan: Registered<LaunchPlan>, options?: OperationOptions): Promise<CreateResult>;
+  /** The launch plan with that exact id, or undefined. */
+  getLaunchPlan(id: Identifier, options?: OperationOptions): Promise<LaunchPlan | undefined>;
+  /** Launch plans, newest first by default; filters as for tasks plus `state`, `workflow.name`. */
+  listLaunchPlans(query?: ListQuery, options?: OperationOptions): Promise<Page<LaunchPlan>>;
+  /**
+   * Sets a launch plan version ACTIVE or INACTIVE. Activating a version deactivates the previously active
+   * version of the same project/domain/name in the same atomic step (at most one ACTIVE version per name).
+   * Resolves to the launch plans whose state changed.
+   */
+  setLaunchPlanState(
+    id: Identifier,
+    state: LaunchPlanState,
+    options?: OperationOptions,
+  ): Promise<readonly LaunchPlan[]>;
+  /** The ACTIVE version of a launch plan name, or undefined. */
+  getActiveLaunchPlan(
+    project: string,
+    domain: string,
+    name: string,
+    options?: OperationOptions,
+  ): Promise<LaunchPlan | undefined>;
+
+  /** Creates an execution; `ALREADY_EXISTS` if its name is taken in that project/domain. Revision 1. */
+  createExecution(record: Omit<ExecutionRecord, 'revision'>, options?: OperationOptions): Promise<ExecutionRecord>;
+  /** The execution, or undefined. */
+  getExecution(id: WorkflowExecutionIdentifier, options?: OperationOptions): Promise<ExecutionRecord | undefined>;
+  /**
+   * Replaces an execution (closure, state) if its revision is still `expectedRevision`, else `CONFLICT`.
+   * Resolves to the stored record with its new revision.
+   */
+  updateExecution(record: Omit<ExecutionRecord, 'revision'>, options: GuardedOptions): Promise<ExecutionRecord>;
+  /**
+   * Executions, newest first by default; filters on `project`, `domain`, `name`, `phase`, `created_at`,
+   * `execution_created_at`, `duration` (seconds), `workflow.name`, `launch_plan.name`, `task.name`, `mode`.
+   */
+  listExecutions(query?: ListQuery, options?: OperationOptions): Promise<Page<ExecutionRecord>>;
+
+  /** Creates or replaces a node execution; with `expectedRevision`, only if unchanged since read. */
+  putNodeExecution(
+    record: Omit<NodeExecutionRecord, 'revision'>,
+    options?: OperationOptions & { readonly expectedRevision?: number },
+  ): Promise<NodeExecutionRecord>;
+  /** The node execution, or undefined. */
+  getNodeExecution(id: NodeExecutionIdentifier, options?: OperationOptions): Promise<NodeExecutionRecord | undefined>;
+  /**
+   * Node executions of an execution, oldest first by default; `parentNodeId` restricts to the children of a
+   * node (empty string: top level; undefined: all). Filters on `phase`, `node_id`, `created_at`, `duration`.
+   */
+  listNodeExecutions(
+    execution: WorkflowExecutionIdentifier,
+    query?: ListQuery & { readonly parentNodeId?: string },
+    options?: OperationOptions,
+  ): Promise<Page<NodeExecutionRecord>>;
+
+  /** Creates or replaces a task execution (one per attempt); with `expectedRevision`, only if unchanged. */
+  putTaskExecution(
+    record: Omit<TaskExecutionRecord, 'revision'>,
+    options?: OperationOptions & { readonly expectedRevision?: number },
+  ): Promise<TaskExecutionRecord>;
+  /** The task execution, or undefined. */
+  getTaskExecution(id: TaskExecutionIdentifier, options?: OperationOptions): Promise<TaskExecutionRecord | undefined>;
+  /** Task executions (attempts) of a node execution, by retry attempt. Filters on `phase`, `retry_attempt`. */
+  listTaskExecutions(
+    nodeExecution: NodeExecutionIdentifier,
+    query?: ListQuery,
+    options?: OperationOptions,
+  ): Promise<Page<TaskExecutionRecord>>;
+
+  /** Appends events to their execution's event log, in order. */
+  appendEvents(events: readonly ExecutionEvent[], options?: OperationOptions): Promise<void>;
+  /** The event log of an execution, in append order. */
+  listEvents(
+    execution: WorkflowExecutionIdentifier,
+    query?: ListQuery,
+    options?: OperationOptions,
+  ): Promise<Page<ExecutionEvent>>;
+
+  /**
+   * Claims up to `limit` non-terminal executions that no live lease holds (never leased, released, or
+   * expired), for `owner`, until now + `ttlMs`. Two owners never hold the same execution at once.
+   */
+  acquireLeases(
+    owner: string,
+    request: { readonly limit: number; readonly ttlMs: number },
+    options?: OperationOptions,
+  ): Promise<readonly WorkflowExecutionIdentifier[]>;
+  /** Extends the leases `owner` still holds; resolves to those it no longer holds (expired and taken over). */
+  renewLeases(
+    owner: string,
+    executions: readonly WorkflowExecutionIdentifier[],
+    ttlMs: number,
+    options?: OperationOptions,
+  ): Promise<readonly WorkflowExecutionIdentifier[]>;
+  /** Releases a lease held by `owner`; a no-op if it holds none. */
+  releaseLease(owner: string, execution: WorkflowExecutionIdentifier, options?: OperationOptions): Promise<void>;
+
+  /** The bookkeeping of a schedule, or undefined when it never fired. */
+  getScheduleState(key: string, options?: OperationOptions): Promise<ScheduleState | undefined>;
+  /**
+   * Records that the schedule fired at `fireTime`, only if its last fire is still `expectedLast` (undefined:
+   * never fired). Resolves false when another process recorded first: that fire is theirs.
+   */
+  recordScheduleFire(
+    key: string,
+    fireTime: Date,
+    expectedLast: Date | undefined,
+    options?: OperationOptions,
+  ): Promise<boolean>;
+}

@@ -1,0 +1,16 @@
+// One vitest run for the whole monorepo. Workspace packages resolve to their TypeScript sources
+// (the "@flyte-ts/source" export condition), so tests never need a prior build.
+import { defineConfig } from 'vitest/config';
+
+// Vite's default server conditions, plus ours first.
+const conditions = ['@flyte-ts/source', 'module', 'node', 'development|production'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
