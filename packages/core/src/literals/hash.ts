@@ -3,17 +3,25 @@
 // names, int64 as strings, enums by name, defaults omitted) and that JSON value is hashed with Ben Laurie's
 // ObjectHash (SHA-256 with type prefixes; object entries sorted by key hash, so key order never matters).
 // Cache keys computed here therefore match those of a Flyte deployment for the same inputs.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { create, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { LiteralMapSchema, LiteralSchema, type Literal, type LiteralMap } from '../gen/flyteidl/core/index.js';
 
+/** SHA-256 of a one-letter type prefix followed by `parts` (one-shot hashing: no Hash object per node). */
 function sha256(prefix: string, ...parts: Uint8Array[]): Buffer {
-  const hash = createHash('sha256').update(prefix);
-  for (const part of parts) hash.update(part);
-  return hash.digest();
+  let length = 1;
+  for (const part of parts) length += part.length;
+  const data = Buffer.allocUnsafe(length);
+  data[0] = prefix.charCodeAt(0);
+  let offset = 1;
+  for (const part of parts) {
+    data.set(part, offset);
+    offset += part.length;
+  }
+  return hash('sha256', data, 'buffer');
 }
 
-const utf8 = new TextEncoder();
+const utf8 = { encode: (text: string) => Buffer.from(text, 'utf8') };
 
 /**
  * The mantissa/exponent text ObjectHash hashes for a float: `+0:` for zero, else sign, binary exponent,
