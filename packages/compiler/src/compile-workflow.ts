@@ -1,0 +1,108 @@
+// compileWorkflow: Flyte's CompileWorkflow. Checks that every task, subworkflow and launch plan the workflow
+// needs is given, then validates and compiles the workflow (and the subworkflows it calls) into a
+// CompiledWorkflowClosure: templates with start and end nodes, resolved promises, and connections.
+import { clone, create } from '@bufbuild/protobuf';
+import { idl } from '@flyte-ts/core';
+import { START_NODE_ID } from './builder.js';
+import { CompileError, IssueScope } from './errors.js';
+import { identifierText, idKey } from './ids.js';
+import { toCompiledLaunchPlans, type InterfaceProvider } from './launch-plans.js';
+import { collectRequirements } from './requirements.js';
+import type { CompileContext } from './builder.js';
+import { validateWorkflow } from './validate-workflow.js';
+
+/**
+ * Compiles `primary`, with the subworkflows it may call, the compiled tasks it may run and the interfaces of
+ * the launch plans it may launch. Inputs are not modified: the closure holds copies.
+ *
+ * The closure lists tasks, subworkflows and launch plans in the order given (duplicate tasks dropped), as
+ * Flyte does; pass tasks in `getRequirements` order to match Flyte's own outputs.
+ * @throws {CompileError} with every issue found (codes such as `TaskReferenceNotFound`, `ParameterNotBound`,
+ *   `MismatchingTypes`, `CycleDetected`, `UnreachableNodes`, ... and the node ids they concern).
+ */
+export function compileWorkflow(
+  primary: idl.core.WorkflowTemplate,
+  subWorkflows: readonly idl.core.WorkflowTemplate[] = [],
+  tasks: readonly idl.core.CompiledTask[] = [],
+  launchPlans: readonly InterfaceProvider[] = [],
+): idl.core.CompiledWorkflowClosure {
+  const name = `workflow ${primary.id?.name ?? identifierText(primary.id)}`;
+  const scope = new IssueScope();
+  const fail = (): never => {
+    throw new CompileError(name, scope.issues);
+  };
+
+  const workflow = clone(idl.core.WorkflowTemplateSchema, primary);
+
+  const taskIndex = new Map<string, idl.core.TaskTemplate>();
+  const compiledTasks: idl.core.CompiledTask[] = [];
+  for (const task of tasks) {
+    if (task.template?.id === undefined) {
+      scope.collect('ValueRequired', 'task', 'Value required [Template.Id] of a compiled task.');
+      fail();
+    }
+    const key = idKey(task.template!.id);
+    if (taskIndex.has(key)) continue;
+    const copy = clone(idl.core.CompiledTaskSchema, task);
+    taskIndex.set(key, copy.template!);
+    compiledTasks.push(copy);
+  }
+
+  const subIndex = new Map<string, idl.core.CompiledWorkflow>();
+  const compiledSubs: idl.core.CompiledWorkflow[] = [];
+  for (const sub of subWorkflows) {
+    if (sub.id === undefined) {
+      scope.collect('ValueRequired', 'root', 'Value required [subworkflow id].');
+      continue;
+    }
+    const key = idKey(sub.id);
+    if (subIndex.has(key)) {
+      scope.collect('DuplicateId', identifierText(sub.id), `Two subworkflows have the id ${identifierText(sub.id)}.`);
+      continue;
+    }
+    const compiled = create(idl.core.CompiledWorkflowSchema, { template: clone(idl.core.WorkflowTemplateSchema, sub) });
+    subIndex.set(key, compiled);
+    compiledSubs.push(compiled);
+  }
+  if (scope.hasErrors()) fail();
+
+  const launchPlanIndex = new Map<string, InterfaceProvider>();
+  for (const provider of launchPlans) launchPlanIndex.set(idKey(provider.id), provider);
+
+  // Every requirement must be given before anything is validated (Flyte fails fast here).
+  const templates = new Map([...subIndex].map(([key, sub]) => [key, sub.template!]));
+  const requirements = collectRequirements(workflow, templates, true, scope);
+  for (const id of requirements.launchPlanIds) {
+    if (!launchPlanIndex.has(idKey(id))) {
+      scope.collect(
+        'WorkflowReferenceNotFound',
+        START_NODE_ID,
+        `Referenced Workflow [${identifierText(id)}] not found.`,
+      );
+    }
+  }
+  for (const id of requirements.taskIds) {
+    if (!taskIndex.has(idKey(id))) {
+      scope.collect('TaskReferenceNotFound', START_NODE_ID, `Referenced Task [${identifierText(id)}] not found.`);
+    }
+  }
+  if (scope.hasErrors()) fail();
+
+  const context: CompileContext = {
+    tasks: taskIndex,
+    subWorkflows: subIndex,
+    launchPlans: launchPlanIndex,
+    compiled: new Map(),
+    inProgress: new Set(),
+  };
+  const compiled = create(idl.core.CompiledWorkflowSchema, { template: workflow });
+  validateWorkflow(context, compiled, scope.child());
+  if (scope.hasErrors()) fail();
+
+  return create(idl.core.CompiledWorkflowClosureSchema, {
+    primary: compiled,
+    subWorkflows: compiledSubs,
+    tasks: compiledTasks,
+    launchPlans: toCompiledLaunchPlans(launchPlans),
+  });
+}
