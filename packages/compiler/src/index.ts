@@ -4,6 +4,7 @@
 export { compileTask, type CompileTaskOptions } from './compile-task.js';
 export { compileWorkflow } from './compile-workflow.js';
 export { getRequirements, type WorkflowRequirements } from './requirements.js';
+export { compilePackage, type CompiledPackage, type CompilePackageOptions, type EntityPackage } from './package.js';
 export {
   launchPlanInterface,
   launchPlanInterfaceFromSpec,
@@ -13,3 +14,11 @@ export {
 export { COMPILER_ERROR_CODES, CompileError, type CompileIssue, type CompilerErrorCode } from './errors.js';
 export { END_NODE_ID, START_NODE_ID } from './builder.js';
 export { compareIdentifiers, identifierText } from './ids.js';
+export {
+  classifySerializedEntity,
+  loadSerializedDirectory,
+  loadSerializedEntities,
+  UnrecognizedEntityError,
+  type LoadedPackage,
+  type SerializedEntity,
+} from './load.js';
