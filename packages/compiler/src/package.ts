@@ -1,6 +1,6 @@
 // compilePackage: compiles a set of serialized entities together (what registration does): every task, every
 // workflow with the subworkflows and launch plans it uses, each launch plan's interface from its workflow.
-import { idl } from '@flyte-ts/core';
+import type { idl } from '@flyte-ts/core';
 import { compileTask } from './compile-task.js';
 import { compileWorkflow } from './compile-workflow.js';
 import { CompileError, type CompileIssue } from './errors.js';

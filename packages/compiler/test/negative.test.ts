@@ -107,7 +107,7 @@ const taskNode = (
   id: string,
   taskName: string,
   inputs: Record<string, BD> | [string, BD][],
-  extra: Partial<NodeInit> = {},
+  extra: { upstreamNodeIds?: string[]; outputAliases?: { var: string; alias: string }[] } = {},
 ): NodeInit => ({
   id,
   inputs: bindings(inputs),
