@@ -140,16 +140,18 @@ export class WorkflowBuilder {
 
   /** Writes the edges into the workflow's ConnectionSet, every id list sorted (as Flyte outputs them). */
   writeConnections(): void {
-    const write = (edges: Map<string, Set<string>>) => {
-      const lists: { [key: string]: idl.core.ConnectionSet_IdList } = {};
-      for (const [key, ids] of edges)
-        lists[key] = create(idl.core.ConnectionSet_IdListSchema, { ids: [...ids].sort(compareBytes) });
-      return lists;
+    // Built by assignment: initializers of maps of messages are slow on large workflows.
+    const write = (edges: Map<string, Set<string>>, lists: { [key: string]: idl.core.ConnectionSet_IdList }) => {
+      for (const [key, ids] of edges) {
+        const list = create(idl.core.ConnectionSet_IdListSchema);
+        list.ids = [...ids].sort(compareBytes);
+        lists[key] = list;
+      }
     };
-    this.compiled.connections = create(idl.core.ConnectionSetSchema, {
-      upstream: write(this.upstream),
-      downstream: write(this.downstream),
-    });
+    const connections = create(idl.core.ConnectionSetSchema);
+    write(this.upstream, connections.upstream);
+    write(this.downstream, connections.downstream);
+    this.compiled.connections = connections;
   }
 }
 

@@ -24,7 +24,8 @@ interface BindingResult {
  * each node a valid binding depends on. Resolves to the variables the bindings provide.
  *
  * With `validateTypes` false (branch and approval-gate inputs, which have no declared interface), unknown
- * variables are accepted and typed from their bindings.
+ * variables are accepted and typed from their bindings, and `resolved` holds those types (it is only filled
+ * then: nodes with declared inputs do not need it).
  */
 export function validateBindings(
   builder: WorkflowBuilder,

@@ -11,6 +11,7 @@ export function effectiveOutputs(
   node: NodeBuilder,
   scope: IssueScope,
 ): { readonly [name: string]: idl.core.Variable } | undefined {
+  if (node.node.outputAliases.length === 0) return node.iface?.outputs?.variables;
   const aliases = new Map<string, string>();
   for (const alias of node.node.outputAliases) {
     if (aliases.has(alias.var)) {

@@ -121,6 +121,7 @@ function trivialCastsFrom(target: LiteralType, up: LiteralType): boolean {
     return jsonEqual(up.metadata, target.metadata) || jsonSchemaCovers(up.metadata, target.metadata);
   }
   // Everything else: the type itself must be identical, ignoring metadata, annotation and structure.
+  if (u.case === 'simple' || t.case === 'simple') return u.case === t.case && u.value === t.value;
   return equals(LiteralTypeSchema, create(LiteralTypeSchema, { type: u }), create(LiteralTypeSchema, { type: t }));
 }
 
