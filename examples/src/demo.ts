@@ -1,9 +1,10 @@
-// `npm run demo`: builds the example pipeline, serializes it the way registration will consume it, and runs
-// its tasks locally through Flyte literals. (The engine that runs whole workflows arrives with
-// @flyte-ts/executor.)
+// `npm run demo`: builds the example pipeline, serializes it the way registration will consume it, compiles it
+// with Flyte's semantics, and runs its tasks locally through Flyte literals. (The engine that runs whole
+// workflows arrives with @flyte-ts/executor.)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toJsonString } from '@bufbuild/protobuf';
+import { compilePackage } from '@flyte-ts/compiler';
 import { describeLiteralType, formatIdentifier, idl, serialize } from '@flyte-ts/core';
 import { measure, nightly, summarize, tokenize, wordStats } from './word-stats.js';
 
@@ -53,6 +54,28 @@ console.log(`\nWrote ${pkg.tasks.length + pkg.workflows.length + pkg.launchPlans
 
 console.log('The workflow template:');
 console.log(toJsonString(idl.core.WorkflowTemplateSchema, wordStats.template(settings), { prettySpaces: 2 }));
+
+// Compile everything as registration will: interfaces, bindings and types checked, start/end nodes added.
+const compiled = compilePackage(pkg);
+for (const { closure } of compiled.workflows) {
+  const primary = closure.primary!;
+  console.log(
+    `\nCompiled ${primary.template!.id!.name}: ${primary.template!.nodes.length} nodes, ${closure.tasks.length} tasks`,
+  );
+  for (const [node, { ids }] of Object.entries(primary.connections!.downstream).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
+    console.log(`  ${node.padEnd(10)} -> ${ids.join(', ')}`);
+  }
+  for (const [node, { ids }] of Object.entries(primary.connections!.upstream)) {
+    if (node.includes('-') && node !== 'end-node' && node !== 'start-node')
+      console.log(`  ${node.padEnd(10)} (branch case) waits for ${ids.join(', ')}`);
+  }
+  writeFileSync(
+    join(out, `compiled.${primary.template!.id!.name}.json`),
+    toJsonString(idl.core.CompiledWorkflowClosureSchema, closure, { prettySpaces: 2 }),
+  );
+}
 
 console.log('\nRunning the tasks locally (inputs and outputs go through Flyte literals):');
 const text = 'Flyte semantics, embedded in TypeScript: typed tasks, compiled workflows.';
