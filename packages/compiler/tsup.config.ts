@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm', 'cjs'],
-  dts: true,
+  // Types of workspace dependencies come from their sources, so packages build in any order.
+  dts: { compilerOptions: { customConditions: ['@flyte-ts/source'] } },
   sourcemap: true,
   clean: true,
   target: 'node20',
