@@ -59,15 +59,15 @@ export function collectRequirements(
 ): WorkflowRequirements {
   const tasks = new IdentifierSet();
   const launchPlans = new IdentifierSet();
-  const visiting = new Set<idl.core.WorkflowTemplate>();
+  // Each template is walked once: requirements are sets, and walking per path would take exponential time on
+  // subworkflows called from several places (and forever on a subworkflow that calls itself).
+  const visited = new Set<idl.core.WorkflowTemplate>();
 
   const visitWorkflow = (wf: idl.core.WorkflowTemplate) => {
-    // A subworkflow that calls itself would loop forever; each template is walked once per path.
-    if (visiting.has(wf)) return;
-    visiting.add(wf);
+    if (visited.has(wf)) return;
+    visited.add(wf);
     for (const node of wf.nodes) visitNode(node);
     if (wf.failureNode !== undefined) visitNode(wf.failureNode);
-    visiting.delete(wf);
   };
 
   const visitNode = (node: idl.core.Node) => {

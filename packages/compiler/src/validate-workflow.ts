@@ -95,6 +95,13 @@ function compile(
   }
 
   if (template.failureNode !== undefined) {
+    if (builder.nodes.has(template.failureNode.id)) {
+      scope.collect(
+        'DuplicateId',
+        template.failureNode.id,
+        `The failure node and a node share the id ${template.failureNode.id}.`,
+      );
+    }
     const failure = builder.builderOf(template.failureNode);
     validateNode(builder, failure, scope.child());
     addEdges(builder, failure, 'upstream', scope.child());

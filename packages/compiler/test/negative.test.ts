@@ -525,7 +525,13 @@ describe('malformed workflows and tasks', () => {
 
   it('compiles very deep nesting without a stack overflow', () => {
     const deep = workflow([nestedBranch(400)]);
-    expect(() => compileWorkflow(deep, [], tasks)).toThrow(CompileError);
+    const innermost = Array.from({ length: 401 }, () => 'n0').join('-');
+    try {
+      compileWorkflow(deep, [], tasks);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as CompileError).has('MismatchingTypes', innermost)).toBe(true);
+    }
     let chain: idl.core.WorkflowTemplate = workflow([taskNode('n0', 'inc', { x: promise('', 'x') })], {
       name: 'level0',
       outputs: { y: INT },

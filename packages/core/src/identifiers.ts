@@ -22,7 +22,8 @@ export interface EntityIdParts {
 }
 
 function entityId(resourceType: ResourceType, parts: EntityIdParts): Identifier {
-  return create(IdentifierSchema, { resourceType, ...parts, org: parts.org ?? '' });
+  const { project, domain, name, version, org } = parts;
+  return create(IdentifierSchema, { resourceType, project, domain, name, version, org: org ?? '' });
 }
 
 /** The identifier of a task. */
@@ -47,7 +48,8 @@ export function executionId(parts: {
   readonly name: string;
   readonly org?: string;
 }): WorkflowExecutionIdentifier {
-  return create(WorkflowExecutionIdentifierSchema, { ...parts, org: parts.org ?? '' });
+  const { project, domain, name, org } = parts;
+  return create(WorkflowExecutionIdentifierSchema, { project, domain, name, org: org ?? '' });
 }
 
 /** The identifier of a node execution. */

@@ -189,7 +189,11 @@ describe('launchPlan → LaunchPlanSpec', () => {
                 },
                 description: 'note',
               },
-              default: { scalar: { noneType: {} } },
+              default: {
+                scalar: {
+                  union: { value: { scalar: { noneType: {} } }, type: { simple: 'NONE', structure: { tag: 'none' } } },
+                },
+              },
             },
           },
         },
@@ -248,16 +252,20 @@ describe('launchPlan → LaunchPlanSpec', () => {
 });
 
 describe('conditions', () => {
-  it('join with or and compare optional promises with none', () => {
-    const pick = task({ name: 'c.pick', inputs: { v: t.optional(t.int()) }, outputs: { o: t.int() } }, ({ v }) => ({
-      o: v ?? 0,
-    }));
-    const wf = workflow({ name: 'c.or', inputs: { v: t.optional(t.int()) }, outputs: { o: t.int() } }, ({ v }) => ({
-      o: conditional('c')
-        .if(or(v.isNone(), v.gt(3)))
-        .then(() => pick({ v }).o)
-        .else(() => pick({ v: 0 }).o),
-    }));
+  const pick = task({ name: 'c.pick', inputs: { v: t.optional(t.int()) }, outputs: { o: t.int() } }, ({ v }) => ({
+    o: v ?? 0,
+  }));
+
+  it('join with or, and compare optional promises with none', () => {
+    const wf = workflow(
+      { name: 'c.or', inputs: { v: t.optional(t.int()), x: t.int() }, outputs: { o: t.int() } },
+      ({ v, x }) => ({
+        o: conditional('c')
+          .if(or(v.isNone(), x.gt(3)))
+          .then(() => pick({ v }).o)
+          .else(() => pick({ v: 0 }).o),
+      }),
+    );
     const branch = toJson(idl.core.WorkflowTemplateSchema, wf.template()) as { nodes: { branchNode: unknown }[] };
     expect(branch.nodes[0]!.branchNode).toMatchObject({
       ifElse: {
@@ -266,11 +274,46 @@ describe('conditions', () => {
             conjunction: {
               operator: 'OR',
               leftExpression: { comparison: { leftValue: { var: '.v' }, rightValue: { scalar: { noneType: {} } } } },
-              rightExpression: { comparison: { operator: 'GT', rightValue: { primitive: { integer: '3' } } } },
+              rightExpression: {
+                comparison: { operator: 'GT', leftValue: { var: '.x' }, rightValue: { primitive: { integer: '3' } } },
+              },
             },
           },
         },
       },
     });
   });
+
+  it.each([
+    ['an optional with a constant', ({ v }: Inputs) => v.gt(3)],
+    ['an enum with a constant', ({ color }: Inputs) => color.eq('red')],
+    ['an element of a list', ({ xs }: Inputs) => xs.at(0).gt(1)],
+    ['a list', ({ xs }: Inputs) => xs.eq(1 as never)],
+    ['promises of different types', ({ x, f }: Inputs) => x.gt(f)],
+    ['a non-optional with none', ({ x }: Inputs) => x.isNone()],
+    ['an integer with a fraction', ({ x }: Inputs) => x.gt(1.5)],
+  ])('rejects comparing %s (Flyte compares equal primitive types only)', (_name, condition) => {
+    const define = () =>
+      workflow({ name: 'c.bad', inputs }, (promises) => {
+        conditional('c')
+          .if(condition(promises))
+          .then(() => pick({ v: 1 }))
+          .fail('no');
+      });
+    expect(define).toThrow(FlyteError);
+    try {
+      define();
+    } catch (error) {
+      expect((error as FlyteError).code).toBe('INVALID_BRANCH');
+    }
+  });
 });
+
+const inputs = {
+  v: t.optional(t.int()),
+  x: t.int(),
+  f: t.float(),
+  color: t.enum(['red', 'green']),
+  xs: t.list(t.int()),
+};
+type Inputs = Parameters<Parameters<typeof workflow<typeof inputs, Record<never, never>>>[1]>[0];

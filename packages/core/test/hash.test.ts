@@ -66,12 +66,19 @@ describe('hashLiteralMap', () => {
     const b = intMap({ z: 3, x: 1, y: 2 });
     expect(Object.keys(a.literals)).not.toEqual(Object.keys(b.literals));
     expect(hashLiteralMap(a)).toBe(hashLiteralMap(b));
+    // Nested maps too: the same entries inserted in another order hash alike.
+    const values = { p: 1, q: 2, r: 3 };
     const nested = (order: string[]) =>
       toLiteralMap(
         { m: t.map(t.int()) },
-        { m: Object.fromEntries(order.map((k, i) => [k, i === 0 ? 1 : 2])) as never },
+        { m: Object.fromEntries(order.map((k) => [k, values[k as keyof typeof values]])) },
       );
-    expect(hashLiteralMap(nested(['p', 'q']))).not.toBe(hashLiteralMap(nested(['q', 'p'])));
+    expect(Object.keys(nested(['p', 'q', 'r']).literals['m']!.value.value as object)).toBeDefined();
+    expect(hashLiteralMap(nested(['p', 'q', 'r']))).toBe(hashLiteralMap(nested(['r', 'q', 'p'])));
+    // ... and different values do not.
+    expect(hashLiteralMap(nested(['p', 'q', 'r']))).not.toBe(
+      hashLiteralMap(toLiteralMap({ m: t.map(t.int()) }, { m: { p: 2, q: 1, r: 3 } })),
+    );
   });
 
   it('distinguishes values, types and list order', () => {

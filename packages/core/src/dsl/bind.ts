@@ -1,5 +1,6 @@
 // Converting what a call binds (constants, promises, arrays and records mixing both) into recorded
 // bindings, checked against the input's Flyte type with Flyte's castability rules.
+import { setOwn } from '../util/own.js';
 import type { LiteralType } from '../gen/flyteidl/core/index.js';
 import { DefinitionError, LiteralTypeError } from '../errors.js';
 import { noneLiteral, scalarLiteral } from '../literals/make.js';
@@ -64,7 +65,8 @@ export function bindValue(
   } else if (isPlainObject(value)) {
     if (shape.case === 'mapValueType') {
       const entries: Record<string, BoundValue> = {};
-      for (const [k, v] of Object.entries(value)) entries[k] = bindValue(v, shape.value, keyPath(path, k), scopeCheck);
+      for (const [k, v] of Object.entries(value))
+        setOwn(entries, k, bindValue(v, shape.value, keyPath(path, k), scopeCheck));
       return { kind: 'map', entries };
     }
   }

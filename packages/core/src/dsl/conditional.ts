@@ -4,7 +4,8 @@
 import { create } from '@bufbuild/protobuf';
 import { PrimitiveSchema, SimpleType, type LiteralType, type Primitive } from '../gen/flyteidl/core/index.js';
 import { DefinitionError } from '../errors.js';
-import { literalTypesEqual } from '../types/castability.js';
+import { durationFromMs, timestampFromMs } from '../literals/time.js';
+import { isOptionalType, literalTypesEqual } from '../types/castability.js';
 import { describeLiteralType } from '../types/describe.js';
 import { checkPromiseScope, nodeOf, nodeOutputs, type NodeHandle } from './entities.js';
 import { OutputPromise, type BooleanExpression, type Operand } from './promise.js';
@@ -243,73 +244,81 @@ function recordCondition(
       right: recordCondition(name, scope, expression.right, promises),
     };
   }
-  const { left, right } = expression;
-  const typeOf = (operand: Operand) => (operand instanceof OutputPromise ? operand.type : undefined);
-  return {
-    kind: 'comparison',
-    op: expression.op,
-    left: recordOperand(name, scope, left, typeOf(right), promises),
-    right: recordOperand(name, scope, right, typeOf(left), promises),
+  const { left, right, op } = expression;
+  const bad = (why: string): never => {
+    throw new DefinitionError('INVALID_BRANCH', `conditional ${name}: ${why}`, { id: name });
   };
-}
-
-function recordOperand(
-  name: string,
-  scope: WorkflowScope,
-  operand: Operand | null,
-  otherType: LiteralType | undefined,
-  promises: OutputPromise<unknown, string>[],
-): OperandRecord {
-  if (operand instanceof OutputPromise) {
-    checkPromiseScope(scope, operand, `conditional ${name}`);
-    promises.push(operand);
-    return { kind: 'promise', promise: operand };
+  for (const operand of [left, right]) {
+    if (operand instanceof OutputPromise) {
+      checkPromiseScope(scope, operand, `conditional ${name}`);
+      // Flyte types a branch input by the producer's declared output: a path into it cannot be compared.
+      if (operand.attrPath.length > 0)
+        bad(
+          `compare whole outputs, not a path into one (${operand.var}${operand.attrPath.map((p) => `[${JSON.stringify(p)}]`).join('')})`,
+        );
+    }
   }
-  if (operand === null || operand === undefined) return { kind: 'none' };
-  return { kind: 'primitive', primitive: primitiveFor(name, operand, otherType) };
-}
-
-/** The simple type a constant is compared as: the other operand's (through an optional), else its own. */
-function comparedSimpleType(type: LiteralType | undefined): SimpleType | undefined {
-  if (type === undefined) return undefined;
-  if (type.type.case === 'simple') return type.type.value;
-  if (type.type.case === 'enumType') return SimpleType.STRING;
-  if (type.type.case === 'unionType') {
-    const variants = type.type.value.variants.filter(
-      (v) => !(v.type.case === 'simple' && v.type.value === SimpleType.NONE),
+  // `x is none`: Flyte's reference compiler rejects none operands; this engine's compiler accepts them.
+  if (right === null) {
+    if (!(left instanceof OutputPromise) || !isOptionalType(left.type)) {
+      return bad('only an optional value can be compared with none (isNone)');
+    }
+    if (op !== 'eq' && op !== 'ne') bad('none can only be compared for (in)equality');
+    promises.push(left);
+    return { kind: 'comparison', op, left: { kind: 'promise', promise: left }, right: { kind: 'none' } };
+  }
+  const promiseTypes = [left, right].filter((o): o is OutputPromise<unknown, string> => o instanceof OutputPromise);
+  if (promiseTypes.length === 0) bad('a comparison needs at least one promise');
+  for (const promise of promiseTypes) {
+    if (comparableSimpleType(promise.type) === undefined) {
+      bad(
+        `${promise.var} is ${describeLiteralType(promise.type)}: Flyte compares only integers, floats, strings, booleans, datetimes and durations (types must be equal on both sides)`,
+      );
+    }
+  }
+  if (promiseTypes.length === 2 && !literalTypesEqual(promiseTypes[0]!.type, promiseTypes[1]!.type)) {
+    bad(
+      `cannot compare ${describeLiteralType(promiseTypes[0]!.type)} with ${describeLiteralType(promiseTypes[1]!.type)}: Flyte requires equal types`,
     );
-    if (variants.length === 1) return comparedSimpleType(variants[0]);
   }
-  return undefined;
+  const simple = comparableSimpleType(promiseTypes[0]!.type)!;
+  const record = (operand: Operand | null): OperandRecord => {
+    if (operand instanceof OutputPromise) {
+      promises.push(operand);
+      return { kind: 'promise', promise: operand };
+    }
+    return { kind: 'primitive', primitive: primitiveFor(name, operand, simple) };
+  };
+  return { kind: 'comparison', op, left: record(left), right: record(right) };
 }
 
-/**
- * A constant as a Primitive of the type it is compared with: Flyte requires both sides of a comparison to
- * have the same type, so `x.gt(0)` with a float `x` compares with the float 0.
- */
-function primitiveFor(name: string, value: unknown, otherType: LiteralType | undefined): Primitive {
+const COMPARABLE = new Set([
+  SimpleType.INTEGER,
+  SimpleType.FLOAT,
+  SimpleType.STRING,
+  SimpleType.BOOLEAN,
+  SimpleType.DATETIME,
+  SimpleType.DURATION,
+]);
+
+/** The simple type of a type Flyte can compare with a constant (exactly a primitive simple type), if any. */
+function comparableSimpleType(type: LiteralType): SimpleType | undefined {
+  return type.type.case === 'simple' && COMPARABLE.has(type.type.value) && type.metadata === undefined
+    ? type.type.value
+    : undefined;
+}
+
+/** A constant as a Primitive of the type it is compared with: Flyte requires both sides to have equal types. */
+function primitiveFor(name: string, value: unknown, wanted: SimpleType): Primitive {
   const bad = (expected: string): never => {
     throw new DefinitionError(
       'INVALID_BRANCH',
       `conditional ${name}: cannot compare ${expected} with ${typeof value} ${String(value)}`,
-      { id: name },
+      {
+        id: name,
+      },
     );
   };
-  const wanted =
-    comparedSimpleType(otherType) ??
-    (typeof value === 'number'
-      ? Number.isInteger(value)
-        ? SimpleType.INTEGER
-        : SimpleType.FLOAT
-      : typeof value === 'bigint'
-        ? SimpleType.INTEGER
-        : typeof value === 'string'
-          ? SimpleType.STRING
-          : typeof value === 'boolean'
-            ? SimpleType.BOOLEAN
-            : value instanceof Date
-              ? SimpleType.DATETIME
-              : undefined);
   switch (wanted) {
     case SimpleType.INTEGER:
       if (typeof value === 'bigint') return create(PrimitiveSchema, { value: { case: 'integer', value } });
@@ -328,25 +337,15 @@ function primitiveFor(name: string, value: unknown, otherType: LiteralType | und
       return bad('a boolean');
     case SimpleType.DATETIME:
       if (value instanceof Date && !Number.isNaN(value.getTime())) {
-        const ms = value.getTime();
-        const seconds = Math.floor(ms / 1000);
-        return create(PrimitiveSchema, {
-          value: { case: 'datetime', value: { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 } },
-        });
+        return create(PrimitiveSchema, { value: { case: 'datetime', value: timestampFromMs(value.getTime()) } });
       }
       return bad('a datetime');
     case SimpleType.DURATION:
       if (typeof value === 'number' && Number.isFinite(value)) {
-        const seconds = Math.trunc(value / 1000);
-        return create(PrimitiveSchema, {
-          value: {
-            case: 'duration',
-            value: { seconds: BigInt(seconds), nanos: Math.round((value - seconds * 1000) * 1e6) },
-          },
-        });
+        return create(PrimitiveSchema, { value: { case: 'duration', value: durationFromMs(value) } });
       }
-      return bad('a duration');
+      return bad('a duration (milliseconds)');
     default:
-      return bad(otherType === undefined ? 'a constant' : describeLiteralType(otherType));
+      return bad('this type');
   }
 }

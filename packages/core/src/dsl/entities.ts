@@ -5,6 +5,7 @@ import type { LaunchPlanSpec as AdminLaunchPlanSpec } from '../gen/flyteidl/admi
 import { DefinitionError } from '../errors.js';
 import type { Bindable, KindOf, OptionalKeys, TypeMap, ValueOf } from '../types/flyte-type.js';
 import { bindValue, noneBinding } from './bind.js';
+import { literalTypes } from './interface.js';
 import { parseDuration, type ResourceRequirements } from './options.js';
 import { OutputPromise } from './promise.js';
 import {
@@ -150,7 +151,7 @@ export function checkName(name: unknown, kind: string): asserts name is string {
 /** Checks the variables of an interface: identifiers, not reserved, with Flyte types. */
 export function checkVariables(owner: string, direction: 'input' | 'output', types: TypeMap | undefined): void {
   for (const [name, type] of Object.entries(types ?? {})) {
-    if (!VARIABLE.test(name)) {
+    if (!VARIABLE.test(name) || name === '__proto__') {
       throw new DefinitionError(
         'INVALID_DEFINITION',
         `${owner}: ${direction} name ${JSON.stringify(name)} is not an identifier`,
@@ -182,11 +183,6 @@ export function checkVariables(owner: string, direction: 'input' | 'output', typ
 export function shortName(entityName: string): string {
   const dot = entityName.lastIndexOf('.');
   return dot < 0 ? entityName : entityName.slice(dot + 1);
-}
-
-/** Literal types of an interface. */
-export function literalTypes(types: TypeMap): { [name: string]: LiteralType } {
-  return Object.fromEntries(Object.entries(types).map(([name, type]) => [name, type.literalType]));
 }
 
 /**
@@ -222,7 +218,9 @@ export function bindInputs(
   const bound = new Map<string, BoundValue>();
   // Bindings are recorded in input-name order, as flytekit serializes them.
   for (const [name, type] of Object.entries(declared).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const value = values[name] ?? defaults[name];
+    // An input given explicitly (null included) wins over the default; only an absent one is defaulted.
+    const given = Object.hasOwn(values, name) ? values[name] : undefined;
+    const value = given !== undefined ? given : Object.hasOwn(defaults, name) ? defaults[name] : undefined;
     if (value === undefined) {
       const none = noneBinding(type.literalType);
       if (none === undefined) {
@@ -293,6 +291,7 @@ export function nodeOutputs<O extends TypeMap>(node: BuilderNode): NodeOutputs<O
       },
     },
     runsBefore(...others: readonly NodeHandle[]) {
+      assertBuilding(node, 'runsBefore');
       for (const other of others) {
         const target = nodeOf(other);
         if (target === undefined) {
@@ -313,6 +312,7 @@ export function nodeOutputs<O extends TypeMap>(node: BuilderNode): NodeOutputs<O
       return this;
     },
     withOverrides(overrides: NodeOverrides) {
+      assertBuilding(node, 'withOverrides');
       applyOverrides(node, overrides);
       return this;
     },
@@ -325,6 +325,19 @@ export function nodeOutputs<O extends TypeMap>(node: BuilderNode): NodeOutputs<O
 }
 
 const handles = new WeakMap<object, BuilderNode>();
+
+/** Nodes change only while their workflow's builder runs: a defined workflow is final. */
+function assertBuilding(node: BuilderNode, what: string): void {
+  let scope: WorkflowScope | undefined = node.scope;
+  while (scope !== undefined && !scope.active) scope = scope.parent;
+  if (scope === undefined) {
+    throw new DefinitionError(
+      'NOT_IN_WORKFLOW',
+      `${node.id}.${what}: the workflow ${node.scope.workflowName} is already defined; call it inside the builder`,
+      { id: node.id },
+    );
+  }
+}
 
 /** The node behind a handle, if it is one. */
 export function nodeOf(handle: unknown): BuilderNode | undefined {

@@ -75,6 +75,16 @@ export function approve<V, K extends string>(
   if (!(value instanceof OutputPromise)) {
     throw new DefinitionError('INVALID_BINDING', `approve(${name}) needs a promise to approve`, { id: name });
   }
+  if (value.attrPath.length > 0) {
+    // Flyte types the approved value by the producer's declared output, not by a path into it.
+    throw new DefinitionError(
+      'INVALID_BINDING',
+      `approve(${name}) approves whole outputs, not a path into ${value.var}`,
+      {
+        id: name,
+      },
+    );
+  }
   const binding = bindValue(value, value.type, `approve(${name}).${value.var}`, (p, path) =>
     checkPromiseScope(scope, p, path),
   );

@@ -1,6 +1,7 @@
 // TypedInterface construction from declared input and output types.
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import {
+  LiteralTypeSchema,
   TypedInterfaceSchema,
   VariableMapSchema,
   VariableSchema,
@@ -14,14 +15,15 @@ import type { TypeMap } from '../types/flyte-type.js';
 export function variableMap(types: { readonly [name: string]: LiteralType }): VariableMap {
   const variables: VariableMap['variables'] = {};
   for (const [name, type] of Object.entries(types)) {
-    variables[name] = create(VariableSchema, { type, description: name });
+    // A copy: templates are the caller's to change, the types they were built from are shared.
+    variables[name] = create(VariableSchema, { type: clone(LiteralTypeSchema, type), description: name });
   }
   return create(VariableMapSchema, { variables });
 }
 
 /** The TypedInterface of declared inputs and outputs. */
 export function typedInterface(inputs: TypeMap, outputs: TypeMap): TypedInterface {
-  return typedInterfaceOf(literalTypesOf(inputs), literalTypesOf(outputs));
+  return typedInterfaceOf(literalTypes(inputs), literalTypes(outputs));
 }
 
 /** The TypedInterface of named literal types. */
@@ -32,7 +34,8 @@ export function typedInterfaceOf(
   return create(TypedInterfaceSchema, { inputs: variableMap(inputs), outputs: variableMap(outputs) });
 }
 
-function literalTypesOf(types: TypeMap): { [name: string]: LiteralType } {
+/** The literal types of declared variables. */
+export function literalTypes(types: TypeMap): { [name: string]: LiteralType } {
   const result: { [name: string]: LiteralType } = {};
   for (const [name, type] of Object.entries(types)) result[name] = type.literalType;
   return result;

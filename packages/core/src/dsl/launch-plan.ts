@@ -25,7 +25,6 @@ import {
 import { DefinitionError } from '../errors.js';
 import { launchPlanId } from '../identifiers.js';
 import { isOptionalType } from '../types/castability.js';
-import { noneLiteral } from '../literals/make.js';
 import type { Empty, InputsOf, TypeMap } from '../types/flyte-type.js';
 import { SimpleType } from '../gen/flyteidl/core/index.js';
 import {
@@ -197,7 +196,9 @@ export function launchPlan<
       const literal = type.toLiteral(defaults[key] as never, `${where}.defaultInputs.${key}`);
       parameters[key] = create(ParameterSchema, { var: variable, behavior: { case: 'default', value: literal } });
     } else if (isOptionalType(type.literalType)) {
-      parameters[key] = create(ParameterSchema, { var: variable, behavior: { case: 'default', value: noneLiteral() } });
+      // The none of an optional, as a union literal (what binding or writing null gives): one cache key either way.
+      const none = type.toLiteral(null as never, `${where}.defaultInputs.${key}`);
+      parameters[key] = create(ParameterSchema, { var: variable, behavior: { case: 'default', value: none } });
     } else {
       parameters[key] = create(ParameterSchema, { var: variable, behavior: { case: 'required', value: true } });
     }

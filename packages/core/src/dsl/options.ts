@@ -1,7 +1,8 @@
 // Parsing of the option values the DSL accepts in friendly forms: durations (`'5m'`), resource quantities
 // (`'500m'`, `'1Gi'`), secrets and resource requests, into their IDL messages.
 import { create } from '@bufbuild/protobuf';
-import { DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
+import type { Duration } from '@bufbuild/protobuf/wkt';
+import { durationFromMs } from '../literals/time.js';
 import {
   ResourcesSchema,
   Resources_ResourceName as ResourceName,
@@ -51,9 +52,7 @@ export function parseDuration(input: DurationInput, what = 'duration'): number {
 
 /** A protobuf Duration of a duration input. */
 export function toProtoDuration(input: DurationInput, what?: string): Duration {
-  const ms = parseDuration(input, what);
-  const seconds = Math.floor(ms / 1000);
-  return create(DurationSchema, { seconds: BigInt(seconds), nanos: Math.round((ms - seconds * 1000) * 1_000_000) });
+  return durationFromMs(parseDuration(input, what));
 }
 
 /** Resource amounts: Kubernetes quantities (`'500m'`, `'2'`, `'1Gi'`) or plain numbers. */

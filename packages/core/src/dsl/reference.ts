@@ -1,6 +1,7 @@
 // References to entities registered elsewhere (by another codebase, or by flytekit): typed by the interface
 // the caller declares, identified by their full id. Calling one records a node; nothing is serialized for it.
-import type { Identifier } from '../gen/flyteidl/core/index.js';
+import { clone } from '@bufbuild/protobuf';
+import { IdentifierSchema, type Identifier } from '../gen/flyteidl/core/index.js';
 import { launchPlanId, taskId, type EntityIdParts } from '../identifiers.js';
 import type { Empty, TypeMap } from '../types/flyte-type.js';
 import {
@@ -66,7 +67,7 @@ function define<I extends TypeMap, O extends TypeMap>(
     inputs: { value: inputs, enumerable: true },
     outputs: { value: outputs, enumerable: true },
     reference: { value: true, enumerable: true },
-    id: { value: () => id },
+    id: { value: () => clone(IdentifierSchema, id) },
     ...(kind === 'task'
       ? { template: { value: () => undefined } }
       : { spec: { value: () => undefined }, workflow: { value: undefined, enumerable: true } }),

@@ -1,6 +1,7 @@
 // Turning what workflow builders recorded into flyteidl: Nodes, Bindings, branch, array and gate nodes,
 // and whole WorkflowTemplates. Shapes follow flytekit's serializer (node ids, sorted bindings, operand
 // names `<node>.<var>`, `fn0` failure node) so that templates look like those Flyte users know.
+import { setOwn } from '../util/own.js';
 import { create } from '@bufbuild/protobuf';
 import {
   ArrayNode_ExecutionMode,
@@ -73,7 +74,7 @@ function literalBinding(literal: Literal): BindingData {
       });
     case 'map': {
       const bindings: { [key: string]: BindingData } = {};
-      for (const [k, item] of Object.entries(v.value.literals)) bindings[k] = literalBinding(item);
+      for (const [k, item] of Object.entries(v.value.literals)) setOwn(bindings, k, literalBinding(item));
       return create(BindingDataSchema, { value: { case: 'map', value: { bindings } } });
     }
     case 'offloadedMetadata':
@@ -96,7 +97,7 @@ export function bindingData(value: BoundValue): BindingData {
       });
     case 'map': {
       const bindings: { [key: string]: BindingData } = {};
-      for (const [k, item] of Object.entries(value.entries)) bindings[k] = bindingData(item);
+      for (const [k, item] of Object.entries(value.entries)) setOwn(bindings, k, bindingData(item));
       return create(BindingDataSchema, { value: { case: 'map', value: { bindings } } });
     }
   }

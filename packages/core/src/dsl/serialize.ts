@@ -9,7 +9,12 @@ import {
   type TaskSpec,
   type WorkflowSpec,
 } from '../gen/flyteidl/admin/index.js';
-import { WorkflowClosureSchema, type WorkflowClosure, type WorkflowTemplate } from '../gen/flyteidl/core/index.js';
+import {
+  WorkflowClosureSchema,
+  type TaskTemplate,
+  type WorkflowClosure,
+  type WorkflowTemplate,
+} from '../gen/flyteidl/core/index.js';
 import { DefinitionError } from '../errors.js';
 import type { LaunchPlanLike, SerializationSettings, TaskLike, WorkflowLike } from './entities.js';
 
@@ -107,8 +112,9 @@ export function serialize(entities: readonly Entity[], settings: SerializationSe
 }
 
 /**
- * The WorkflowClosure of a workflow (its template and every task it runs, transitively through
- * subworkflows), as flytekit writes it; subworkflow templates are in {@link subworkflowTemplates}.
+ * The WorkflowClosure of a workflow (its template and every task it runs, transitively through subworkflows
+ * but not through launch plans, which run as executions of their own), as flytekit writes it; subworkflow
+ * templates are in {@link subworkflowTemplates}.
  */
 export function workflowClosure(workflow: WorkflowLike, settings: SerializationSettings = {}): WorkflowClosure {
   const template = workflow.template(settings);
@@ -117,10 +123,19 @@ export function workflowClosure(workflow: WorkflowLike, settings: SerializationS
       id: workflow.name,
     });
   }
-  const found = collect([workflow]);
-  const tasks = found.tasks.flatMap((task) => {
-    const t = task.template(settings);
-    return t === undefined ? [] : [t];
-  });
+  const tasks: TaskTemplate[] = [];
+  const seen = new Set<Entity>();
+  const visit = (wf: WorkflowLike) => {
+    for (const dependency of wf.dependencies()) {
+      if (seen.has(dependency)) continue;
+      seen.add(dependency);
+      if (dependency.kind === 'workflow') visit(dependency);
+      else if (dependency.kind === 'task') {
+        const t = dependency.template(settings);
+        if (t !== undefined) tasks.push(t);
+      }
+    }
+  };
+  visit(workflow);
   return create(WorkflowClosureSchema, { workflow: template, tasks });
 }

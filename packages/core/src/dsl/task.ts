@@ -1,7 +1,7 @@
 // task(config, fn): a typed task. The function's argument and return types are inferred from the declared
 // inputs and outputs; the definition produces a Flyte TaskTemplate; inside a workflow builder, calling the
 // task records a node.
-import { create, type JsonObject } from '@bufbuild/protobuf';
+import { clone, create, type JsonObject } from '@bufbuild/protobuf';
 import {
   ContainerSchema,
   KeyValuePairSchema,
@@ -189,7 +189,7 @@ export function task<const I extends TypeMap = Empty, const O extends TypeMap = 
       }
     }
   }
-  // Validate once, eagerly: the template is built from the same options each time.
+  // Validated and built once, from the options as they are now.
   const base = buildTemplate(config, inputs, outputs, {});
 
   const execute = async (literals: LiteralMap, context: TaskRunContext): Promise<LiteralMap> => {
@@ -211,23 +211,25 @@ export function task<const I extends TypeMap = Empty, const O extends TypeMap = 
     fn: { value: fn, enumerable: true },
     id: { value: (settings: SerializationSettings = {}): Identifier => idFor(name, settings) },
     template: {
-      value: (settings: SerializationSettings = {}): TaskTemplate =>
-        settings.project === undefined &&
-        settings.domain === undefined &&
-        settings.version === undefined &&
-        settings.image === undefined &&
-        settings.org === undefined
-          ? base
-          : buildTemplate(config, inputs, outputs, settings),
+      // Built once from the configuration as given; each call returns a fresh copy with the settings' id (and
+      // default image), so neither later changes to the config nor to a returned template leak anywhere.
+      value: (settings: SerializationSettings = {}): TaskTemplate => {
+        const template = clone(TaskTemplateSchema, base);
+        template.id = idFor(name, settings);
+        if (config.image === undefined && settings.image !== undefined && template.target.case === 'container') {
+          template.target.value.image = settings.image;
+        }
+        return template;
+      },
     },
     execute: { value: execute },
     run: {
       value: async (values: InputsOf<I>, context: Partial<TaskRunContext> = {}): Promise<ValuesOf<O>> => {
         const literals = toLiteralMap(inputs, values, { path: `${name}.inputs` });
         const out = await execute(literals, {
-          signal: context.signal ?? new AbortController().signal,
-          attempt: 0,
           ...context,
+          signal: context.signal ?? new AbortController().signal,
+          attempt: context.attempt ?? 0,
         });
         return fromLiteralMap(outputs, out, { path: `${name}.outputs` });
       },

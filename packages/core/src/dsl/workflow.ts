@@ -11,7 +11,6 @@ import {
   checkPromiseScope,
   checkVariables,
   isEntity,
-  literalTypes,
   nodeOf,
   recordCall,
   type CallArgs,
@@ -21,6 +20,7 @@ import {
   type TaskLike,
   type WorkflowLike,
 } from './entities.js';
+import { literalTypes } from './interface.js';
 import { OutputPromise } from './promise.js';
 import { NodeIdSource, WorkflowScope, withinScope, type BoundValue, type BuilderNode } from './scope.js';
 import { serializeWorkflowTemplate, walkNodes } from './serialize-nodes.js';
@@ -271,7 +271,8 @@ function buildFailureNode(
 
 function checkNodeIds(record: WorkflowRecord): void {
   const seen = new Set<string>();
-  for (const node of record.nodes) {
+  // The failure node shares the id space of the workflow's nodes (executions key node state by id).
+  for (const node of record.failureNode === undefined ? record.nodes : [...record.nodes, record.failureNode]) {
     if (seen.has(node.id)) {
       throw new DefinitionError('INVALID_DEFINITION', `workflow ${record.name}: two nodes have the id ${node.id}`, {
         id: node.id,

@@ -3,6 +3,7 @@
 // names, int64 as strings, enums by name, defaults omitted) and that JSON value is hashed with Ben Laurie's
 // ObjectHash (SHA-256 with type prefixes; object entries sorted by key hash, so key order never matters).
 // Cache keys computed here therefore match those of a Flyte deployment for the same inputs.
+import { setOwn } from '../util/own.js';
 import { hash } from 'node:crypto';
 import { create, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { LiteralMapSchema, LiteralSchema, type Literal, type LiteralMap } from '../gen/flyteidl/core/index.js';
@@ -94,7 +95,7 @@ export function hashifyLiteral(literal: Literal): Literal {
   }
   if (v.case === 'map') {
     const literals: { [key: string]: Literal } = {};
-    for (const [k, item] of Object.entries(v.value.literals)) literals[k] = hashifyLiteral(item);
+    for (const [k, item] of Object.entries(v.value.literals)) setOwn(literals, k, hashifyLiteral(item));
     return create(LiteralSchema, { value: { case: 'map', value: { literals } } });
   }
   return literal;
@@ -115,7 +116,7 @@ export function hashLiteralMap(literalMap: LiteralMap | undefined, options: Hash
   const ignore = new Set(options.ignore ?? []);
   const literals: { [key: string]: Literal } = {};
   for (const [name, literal] of Object.entries(literalMap?.literals ?? {})) {
-    if (!ignore.has(name)) literals[name] = hashifyLiteral(literal);
+    if (!ignore.has(name)) setOwn(literals, name, hashifyLiteral(literal));
   }
   return hashMessage(LiteralMapSchema, create(LiteralMapSchema, { literals })).toString('base64url');
 }

@@ -1,5 +1,6 @@
 // Conversion between records of TypeScript values and LiteralMaps, checked against a map of Flyte types:
 // what a task's inputs and outputs go through.
+import { setOwn } from '../util/own.js';
 import { create } from '@bufbuild/protobuf';
 import { LiteralMapSchema, type Literal, type LiteralMap } from '../gen/flyteidl/core/index.js';
 import { LiteralTypeError } from '../errors.js';
@@ -37,7 +38,8 @@ export function toLiteralMap<M extends TypeMap>(
   for (const name of Object.keys(given)) if (!Object.hasOwn(types, name)) unknownVariable(path, name, types);
   const literals: { [key: string]: Literal } = {};
   for (const [name, type] of Object.entries(types)) {
-    literals[name] = (type.toLiteral as (value: unknown, path: string) => Literal)(given[name], keyPath(path, name));
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
+    setOwn(literals, name, (type.toLiteral as (value: unknown, path: string) => Literal)(value, keyPath(path, name)));
   }
   return create(LiteralMapSchema, { literals });
 }
@@ -55,11 +57,11 @@ export function fromLiteralMap<M extends TypeMap>(
   const literals = literalMap?.literals ?? {};
   const values: Record<string, unknown> = {};
   for (const [name, type] of Object.entries(types)) {
-    const literal = literals[name];
+    const literal = Object.hasOwn(literals, name) ? literals[name] : undefined;
     if (literal === undefined) {
       throw new LiteralTypeError('TYPE_MISMATCH', keyPath(path, name), type.description, 'nothing (missing variable)');
     }
-    values[name] = type.fromLiteral(literal, keyPath(path, name));
+    setOwn(values, name, type.fromLiteral(literal, keyPath(path, name)));
   }
   return values as ValuesOf<M>;
 }

@@ -2,11 +2,12 @@
 // the Flyte concepts it builds rather than as nested protobuf initializers.
 import { create, isMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import type { JsonObject } from '@bufbuild/protobuf';
-import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
+import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   LiteralSchema,
   LiteralTypeSchema,
   LiteralCollectionSchema,
+  LiteralMapSchema,
   PrimitiveSchema,
   ScalarSchema,
   type SimpleType,
@@ -41,20 +42,11 @@ export function primitiveLiteral(
     | { case: 'floatValue'; value: number }
     | { case: 'stringValue'; value: string }
     | { case: 'boolean'; value: boolean }
-    | { case: 'datetime'; value: { seconds: bigint; nanos: number } }
-    | { case: 'duration'; value: { seconds: bigint; nanos: number } },
+    | { case: 'datetime'; value: Timestamp }
+    | { case: 'duration'; value: Duration },
 ): Literal {
   const primitive = create(PrimitiveSchema);
-  switch (value.case) {
-    case 'datetime':
-      primitive.value = { case: 'datetime', value: create(TimestampSchema, value.value) };
-      break;
-    case 'duration':
-      primitive.value = { case: 'duration', value: create(DurationSchema, value.value) };
-      break;
-    default:
-      primitive.value = value;
-  }
+  primitive.value = value;
   return scalarLiteral({ case: 'primitive', value: primitive });
 }
 
@@ -73,7 +65,12 @@ export function collectionLiteral(literals: Literal[]): Literal {
 
 /** A map literal. */
 export function mapLiteral(literals: { [key: string]: Literal }): Literal {
-  return create(LiteralSchema, { value: { case: 'map', value: { literals } } });
+  // Assigned, not passed to an initializer (which copies entries and would drop a `__proto__` key).
+  const map = create(LiteralMapSchema);
+  map.literals = literals;
+  const literal = create(LiteralSchema);
+  literal.value = { case: 'map', value: map };
+  return literal;
 }
 
 /** A struct (google.protobuf.Struct) literal. */

@@ -14,7 +14,10 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The wall clock: `Date` and `setTimeout`. */
+/** Longest delay a Node.js timer accepts (about 24.8 days); longer sleeps are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The wall clock: `Date` and `setTimeout` (long sleeps chained, since timers cap at about 24.8 days). */
 export const systemClock: Clock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
@@ -23,17 +26,22 @@ export const systemClock: Clock = {
         reject(signal.reason);
         return;
       }
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
+      const until = Date.now() + (Number.isFinite(ms) && ms > 0 ? ms : 0);
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal?.reason);
       };
+      const arm = () => {
+        const left = until - Date.now();
+        if (left <= 0) {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+          return;
+        }
+        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
+      arm();
     }),
 };

@@ -31,21 +31,29 @@ export interface NodeDataPaths {
   readonly deck: string;
 }
 
-/** Joins URI parts with single slashes, rejecting `..` and empty segments that would escape the prefix. */
+/**
+ * Joins URI parts with single slashes (`joinUri('s3://b/metadata', 'p', 'd')` → `s3://b/metadata/p/d`;
+ * `joinUri('mem://', 'a')` → `mem://a`; `joinUri('file:///', 'tmp')` → `file:///tmp`). Each part may hold
+ * several segments (`a/b`); empty parts and segments, `.` and `..` are rejected: two different paths never map
+ * to one URI, and nothing escapes the base.
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` naming the bad part.
+ */
 export function joinUri(base: string, ...parts: readonly string[]): string {
-  let uri = base.replace(/\/+$/, '');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(base)?.[0] ?? '';
+  const rest = base.slice(scheme.length);
+  const segments = rest.split('/').filter((s) => s !== '');
   for (const part of parts) {
     for (const segment of part.split('/')) {
-      if (segment === '') continue;
-      if (segment === '..' || segment === '.') {
-        throw new InvalidArgumentError(`path segment ${JSON.stringify(segment)} is not allowed in ${part}`, {
-          id: part,
-        });
+      if (segment === '' || segment === '..' || segment === '.') {
+        throw new InvalidArgumentError(
+          `path part ${JSON.stringify(part)} has an empty, '.' or '..' segment: it would alias or escape ${base}`,
+          { id: part },
+        );
       }
-      uri += `/${segment}`;
+      segments.push(segment);
     }
   }
-  return uri;
+  return scheme + (rest.startsWith('/') ? '/' : '') + segments.join('/');
 }
 
 /** Reads and writes protobuf documents on a BlobStore with Flyte's layout. */
@@ -102,13 +110,21 @@ export class DataStore {
     await this.blob.put(uri, toBinary(schema, message), { ...options, contentType: 'application/x-protobuf' });
   }
 
-  /** Reads a protobuf message; rejects `NOT_FOUND` when missing. */
+  /**
+   * Reads a protobuf message; rejects `NOT_FOUND` when missing, `INVALID_ARGUMENT` when the object is not that
+   * message (corrupt or foreign).
+   */
   async read<Desc extends DescMessage>(
     uri: string,
     schema: Desc,
     options?: OperationOptions,
   ): Promise<MessageShape<Desc>> {
-    return fromBinary(schema, await this.blob.get(uri, options));
+    const bytes = await this.blob.get(uri, options);
+    try {
+      return fromBinary(schema, bytes);
+    } catch (error) {
+      throw new InvalidArgumentError(`${uri} is not a valid ${schema.typeName}`, { id: uri, cause: error });
+    }
   }
 
   /** Writes a LiteralMap. */

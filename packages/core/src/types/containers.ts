@@ -1,4 +1,5 @@
 // Builders of Flyte's composite types: collections (lists), maps (string keys), unions and optionals.
+import { setOwn } from '../util/own.js';
 import { clone, create } from '@bufbuild/protobuf';
 import {
   BlobType_BlobDimensionality,
@@ -32,7 +33,9 @@ import { none } from './primitives.js';
 export function list<T extends AnyFlyteType>(element: T): ListType<T> {
   assertType(element, 't.list');
   const inner = element as unknown as FlyteType<ValueOf<T>, InputOf<T>>;
-  const literalType = create(LiteralTypeSchema, { type: { case: 'collectionType', value: element.literalType } });
+  const literalType = create(LiteralTypeSchema, {
+    type: { case: 'collectionType', value: clone(LiteralTypeSchema, element.literalType) },
+  });
   return define({
     literalType,
     toLiteral: (value, path) => {
@@ -51,20 +54,24 @@ export function list<T extends AnyFlyteType>(element: T): ListType<T> {
 export function map<T extends AnyFlyteType>(value: T): MapType<T> {
   assertType(value, 't.map');
   const inner = value as unknown as FlyteType<ValueOf<T>, InputOf<T>>;
-  const literalType = create(LiteralTypeSchema, { type: { case: 'mapValueType', value: value.literalType } });
+  const literalType = create(LiteralTypeSchema, {
+    type: { case: 'mapValueType', value: clone(LiteralTypeSchema, value.literalType) },
+  });
   return define({
     literalType,
     toLiteral: (record, path) => {
       if (!isPlainObject(record)) return valueMismatch(path, literalType, record);
       const literals: { [key: string]: Literal } = {};
-      for (const [k, v] of Object.entries(record)) literals[k] = inner.toLiteral(v as InputOf<T>, keyPath(path, k));
+      for (const [k, v] of Object.entries(record))
+        setOwn(literals, k, inner.toLiteral(v as InputOf<T>, keyPath(path, k)));
       return mapLiteral(literals);
     },
     fromLiteral: (literal, path) => {
       if (literal.value.case !== 'map') return literalMismatch(path, literalType, literal);
       const result: { [key: string]: ValueOf<T> } = {};
-      for (const [k, v] of Object.entries(literal.value.value.literals))
-        result[k] = inner.fromLiteral(v, keyPath(path, k));
+      for (const [k, v] of Object.entries(literal.value.value.literals)) {
+        setOwn(result, k, inner.fromLiteral(v, keyPath(path, k)));
+      }
       return result;
     },
     accepts: (record) => isPlainObject(record) && Object.values(record).every((v) => value.accepts(v)),
@@ -99,7 +106,7 @@ export function union<const Ts extends readonly [AnyFlyteType, ...AnyFlyteType[]
     }
   }
   const literalType = create(LiteralTypeSchema, {
-    type: { case: 'unionType', value: { variants: members.map((v) => v.literalType) } },
+    type: { case: 'unionType', value: { variants: members.map((v) => clone(LiteralTypeSchema, v.literalType)) } },
   });
   const description = describeLiteralType(literalType);
 
@@ -130,7 +137,7 @@ export function union<const Ts extends readonly [AnyFlyteType, ...AnyFlyteType[]
         const variant = pick(value, path);
         return scalarLiteral({
           case: 'union',
-          value: { value: variant.toLiteral(value, path), type: variant.literalType },
+          value: { value: variant.toLiteral(value, path), type: clone(LiteralTypeSchema, variant.literalType) },
         });
       },
       fromLiteral: (literal, path) => {

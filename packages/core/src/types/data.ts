@@ -1,7 +1,7 @@
 // Builders of Flyte's offloaded data types: blobs (files and multipart directories), structured datasets
 // and the legacy schema type. Values are references (a URI plus format); moving the bytes is the job of
 // the BlobStore and of the engine, not of the type.
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import {
   BlobType_BlobDimensionality,
   LiteralTypeSchema,
@@ -127,7 +127,7 @@ export function structuredDataset(
   const format = options.format ?? '';
   const columns = Object.entries(options.columns ?? {}).map(([name, type]) => ({
     name,
-    literalType: type.literalType,
+    literalType: clone(LiteralTypeSchema, type.literalType),
   }));
   const literalType = create(LiteralTypeSchema, {
     type: { case: 'structuredDatasetType', value: { format, columns } },

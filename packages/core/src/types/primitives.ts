@@ -5,6 +5,7 @@ import { create } from '@bufbuild/protobuf';
 import { LiteralTypeSchema, SimpleType, type Literal } from '../gen/flyteidl/core/index.js';
 import { DefinitionError, LiteralTypeError } from '../errors.js';
 import { noneLiteral, primitiveLiteral, scalarLiteral, simpleType, structLiteral } from '../literals/make.js';
+import { durationFromMs, msFromDuration, msFromTimestamp, timestampFromMs } from '../literals/time.js';
 import { define, isPlainObject, literalMismatch, primitiveOf, valueMismatch } from './define.js';
 import { describeLiteralType, describeValue } from './describe.js';
 import type { FlyteType } from './flyte-type.js';
@@ -15,6 +16,7 @@ export const INT64_MIN = -(2n ** 63n);
 /** Largest int64. */
 export const INT64_MAX = 2n ** 63n - 1n;
 
+/** For error messages only (never handed out: each integer type has its own LiteralType). */
 const INTEGER = simpleType(SimpleType.INTEGER);
 
 function toInt64(value: unknown, path: string, description: string): bigint {
@@ -57,7 +59,7 @@ function isInt64(value: unknown): boolean {
  */
 export function int(): FlyteType<number, number | bigint, 'integer'> {
   return define({
-    literalType: INTEGER,
+    literalType: simpleType(SimpleType.INTEGER),
     toLiteral: (value, path) => primitiveLiteral({ case: 'integer', value: toInt64(value, path, 'integer') }),
     fromLiteral: (literal, path) => {
       const value = readInt64(literal, path);
@@ -79,7 +81,7 @@ export function int(): FlyteType<number, number | bigint, 'integer'> {
 /** A Flyte integer (int64) read as a `bigint`: every int64 round-trips exactly. */
 export function int64(): FlyteType<bigint, bigint | number, 'integer'> {
   return define({
-    literalType: INTEGER,
+    literalType: simpleType(SimpleType.INTEGER),
     toLiteral: (value, path) => primitiveLiteral({ case: 'integer', value: toInt64(value, path, 'integer') }),
     fromLiteral: readInt64,
     accepts: isInt64,
@@ -150,17 +152,12 @@ export function datetime(): FlyteType<Date, Date, 'datetime'> {
     literalType,
     toLiteral: (value, path) => {
       if (!(value instanceof Date) || Number.isNaN(value.getTime())) return valueMismatch(path, literalType, value);
-      const ms = value.getTime();
-      const seconds = Math.floor(ms / 1000);
-      return primitiveLiteral({
-        case: 'datetime',
-        value: { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 },
-      });
+      return primitiveLiteral({ case: 'datetime', value: timestampFromMs(value.getTime()) });
     },
     fromLiteral: (literal, path) => {
       const p = primitiveOf(literal);
       if (p?.case !== 'datetime') return literalMismatch(path, literalType, literal);
-      const date = new Date(Number(p.value.seconds) * 1000 + Math.floor(p.value.nanos / 1_000_000));
+      const date = new Date(msFromTimestamp(p.value));
       if (Number.isNaN(date.getTime())) {
         throw new LiteralTypeError('INVALID_LITERAL', path, 'datetime', `timestamp ${String(p.value.seconds)}s`);
       }
@@ -180,18 +177,12 @@ export function duration(): FlyteType<number, number, 'duration'> {
     literalType,
     toLiteral: (value, path) => {
       if (typeof value !== 'number' || !Number.isFinite(value)) return valueMismatch(path, literalType, value);
-      let seconds = Math.trunc(value / 1000);
-      let nanos = Math.round((value - seconds * 1000) * 1_000_000);
-      if (Math.abs(nanos) >= 1_000_000_000) {
-        seconds += Math.sign(nanos);
-        nanos -= Math.sign(nanos) * 1_000_000_000;
-      }
-      return primitiveLiteral({ case: 'duration', value: { seconds: BigInt(seconds), nanos } });
+      return primitiveLiteral({ case: 'duration', value: durationFromMs(value) });
     },
     fromLiteral: (literal, path) => {
       const p = primitiveOf(literal);
       if (p?.case !== 'duration') return literalMismatch(path, literalType, literal);
-      return Number(p.value.seconds) * 1000 + p.value.nanos / 1_000_000;
+      return msFromDuration(p.value);
     },
     accepts: (value) => typeof value === 'number' && Number.isFinite(value),
   });
@@ -253,11 +244,12 @@ export function struct<T extends JsonObject>(options: StructOptions = {}): Flyte
     toLiteral: (value, path) => {
       if (!isPlainObject(value)) return valueMismatch(path, literalType, value);
       checkJson(value, path);
-      return structLiteral(value);
+      // A copy: the literal must not change when the caller's object does.
+      return structLiteral(structuredClone(value));
     },
     fromLiteral: (literal, path) => {
       if (literal.value.case === 'scalar' && literal.value.value.value.case === 'generic') {
-        return literal.value.value.value.value as T;
+        return structuredClone(literal.value.value.value.value) as T;
       }
       return literalMismatch(path, literalType, literal);
     },
