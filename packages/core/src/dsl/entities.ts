@@ -1,6 +1,6 @@
 // What the DSL's entities (tasks, workflows, launch plans, and references to registered ones) have in
 // common, and the machinery that records a call of one inside a workflow builder as a node.
-import type { Identifier, LiteralType, TaskTemplate, WorkflowTemplate } from '../gen/flyteidl/core/index.js';
+import type { Identifier, TaskTemplate, WorkflowTemplate } from '../gen/flyteidl/core/index.js';
 import type { LaunchPlanSpec as AdminLaunchPlanSpec } from '../gen/flyteidl/admin/index.js';
 import { DefinitionError } from '../errors.js';
 import type { Bindable, KindOf, OptionalKeys, TypeMap, ValueOf } from '../types/flyte-type.js';
