@@ -2,12 +2,10 @@
 // image, a command when the task has inputs or outputs, Kubernetes quantities as resources; pod specs with
 // valid container names) and wraps it as a CompiledTask.
 import { clone, create } from '@bufbuild/protobuf';
-import { idl } from '@flyte-ts/core';
+import { idl, isKubernetesQuantity } from '@flyte-ts/core';
 import { CompileError, IssueScope } from './errors.js';
 import { identifierText } from './ids.js';
 
-/** A Kubernetes quantity (`500m`, `2`, `1.5Gi`, `1e3`). */
-const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 /** A DNS-1123 label, as Kubernetes requires of container names. */
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -61,7 +59,7 @@ function validateContainer(template: idl.core.TaskTemplate, container: idl.core.
   if (container.image === '') scope.collect('ValueRequired', 'container', 'Value required [image].');
   const entries = [...(container.resources?.requests ?? []), ...(container.resources?.limits ?? [])];
   for (const entry of entries) {
-    if (!QUANTITY.test(entry.value)) {
+    if (!isKubernetesQuantity(entry.value)) {
       const name = idl.core.Resources_ResourceName[entry.name] ?? String(entry.name);
       scope.collect(
         'UnrecognizedValue',

@@ -54,6 +54,10 @@ export class CompileError extends FlyteError<'COMPILE_FAILED'> {
   /** The problems, sorted by code, then message. */
   readonly issues: readonly CompileIssue[];
 
+  /**
+   * @param entity what was compiled (`workflow my.wf`, `task t`, `package`): the error's id
+   * @param issues every problem found
+   */
   constructor(entity: string, issues: readonly CompileIssue[]) {
     const sorted = [...issues].sort((a, b) =>
       a.code === b.code ? compareText(a.message, b.message) : compareText(a.code, b.code),
@@ -101,6 +105,7 @@ export class IssueScope {
   private readonly parent: IssueScope | undefined;
   private readonly root: IssueSet;
 
+  /** @param parent the enclosing scope; none for a root */
   constructor(parent?: IssueScope) {
     this.parent = parent;
     this.root = parent?.root ?? new IssueSet();

@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { FlyteError, idl } from '@flyte-ts/core';
+import { idKey } from './ids.js';
 
 /** A serialized entity, classified. */
 export type SerializedEntity =
@@ -16,20 +17,38 @@ export type SerializedEntity =
 
 /** A file is not a serialized Flyte entity (truncated, corrupt, or another message). */
 export class UnrecognizedEntityError extends FlyteError<'UNRECOGNIZED_ENTITY'> {
+  /**
+   * @param file the file that is not an entity (the error's id)
+   * @param reasons why it is not each kind of entity
+   */
   constructor(file: string, reasons: readonly string[]) {
     super('UNRECOGNIZED_ENTITY', `${file} is not a serialized Flyte entity: ${reasons.join('; ')}`, { id: file });
   }
 }
 
-/** Whether a decoded message (or anything inside it) holds fields its schema does not know. */
-function hasUnknownFields(value: unknown, seen = new Set<object>()): boolean {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return false;
+/**
+ * Where a decoded message (or anything inside it) holds a field its schema does not know, e.g.
+ * `flyteidl.core.Node field 12`; undefined when it holds none.
+ */
+function unknownField(value: unknown, seen = new Set<object>()): string | undefined {
+  if (value === null || typeof value !== 'object' || seen.has(value) || value instanceof Uint8Array) return undefined;
   seen.add(value);
-  if (Array.isArray(value)) return value.some((item) => hasUnknownFields(item, seen));
-  if (value instanceof Uint8Array) return false;
-  const record = value as { $unknown?: unknown[] };
-  if (Array.isArray(record.$unknown) && record.$unknown.length > 0) return true;
-  return Object.values(value).some((item) => hasUnknownFields(item, seen));
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = unknownField(item, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const record = value as { $typeName?: string; $unknown?: { no: number }[] };
+  if (Array.isArray(record.$unknown) && record.$unknown.length > 0) {
+    return `${record.$typeName ?? 'message'} field ${record.$unknown.map((f) => f.no).join(', ')}`;
+  }
+  for (const item of Object.values(value)) {
+    const found = unknownField(item, seen);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 interface Candidate<Desc extends DescMessage> {
@@ -103,8 +122,9 @@ export function classifySerializedEntity(file: string, bytes: Uint8Array): Seria
       reasons.push(`not a ${candidate.name} (${error instanceof Error ? error.message : String(error)})`);
       continue;
     }
-    if (hasUnknownFields(message)) {
-      reasons.push(`not a ${candidate.name} (unknown fields)`);
+    const unknown = unknownField(message);
+    if (unknown !== undefined) {
+      reasons.push(`not a ${candidate.name} (unknown ${unknown})`);
       continue;
     }
     const why = candidate.identify(message);
@@ -154,8 +174,7 @@ export function loadSerializedEntities(
   const tasks = new Map<string, idl.admin.TaskSpec>();
   const workflows = new Map<string, idl.admin.WorkflowSpec>();
   const launchPlans: idl.admin.LaunchPlan[] = [];
-  const key = (id: idl.core.Identifier | undefined) =>
-    id === undefined ? '' : `${id.project}/${id.domain}/${id.name}/${id.version}`;
+  const key = idKey;
   for (const entity of entities) {
     switch (entity.kind) {
       case 'task':

@@ -21,6 +21,8 @@ export const CORE_ERROR_CODES = [
   'INVALID_BINDING',
   /** A required input was neither bound nor defaulted. */
   'MISSING_INPUT',
+  /** A workflow output is not bound by the workflow's builder. */
+  'MISSING_OUTPUT',
   /** A condition or branch is malformed (no case, missing `then`, outputs that differ between cases, ...). */
   'INVALID_BRANCH',
   /** A duration, quantity or schedule string could not be parsed. */
@@ -58,6 +60,11 @@ export class FlyteError<C extends string = string> extends Error {
   /** Id of the entity the error is about, when there is one. */
   readonly id: string | undefined;
 
+  /**
+   * @param code the stable code
+   * @param message what is wrong and what to change
+   * @param options the id of what was wrong, and the cause
+   */
   constructor(code: C, message: string, options: FlyteErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -80,6 +87,13 @@ export class LiteralTypeError extends FlyteError<
   /** What was found, e.g. `string`. */
   readonly actual: string;
 
+  /**
+   * @param code the stable code
+   * @param path where the value sits (`inputs.xs[3]`; empty for a top-level value)
+   * @param expected what the type required
+   * @param actual what was found
+   * @param detail more about why, appended in parentheses
+   */
   constructor(
     code: 'TYPE_MISMATCH' | 'INTEGER_OUT_OF_RANGE' | 'AMBIGUOUS_UNION_VALUE' | 'INVALID_LITERAL',
     path: string,
@@ -104,6 +118,7 @@ export class DefinitionError extends FlyteError<
   | 'NOT_IN_WORKFLOW'
   | 'INVALID_BINDING'
   | 'MISSING_INPUT'
+  | 'MISSING_OUTPUT'
   | 'INVALID_BRANCH'
   | 'INVALID_FORMAT'
 > {}
@@ -115,6 +130,10 @@ export function isFlyteError(error: unknown, code?: string): error is FlyteError
 
 /** The entity asked for does not exist. */
 export class NotFoundError extends FlyteError<'NOT_FOUND'> {
+  /**
+   * @param message what happened
+   * @param options the id of the entity, and the cause
+   */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('NOT_FOUND', message, options);
   }
@@ -122,6 +141,10 @@ export class NotFoundError extends FlyteError<'NOT_FOUND'> {
 
 /** An entity with that id already exists with different content. */
 export class AlreadyExistsError extends FlyteError<'ALREADY_EXISTS'> {
+  /**
+   * @param message what happened
+   * @param options the id of the entity, and the cause
+   */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('ALREADY_EXISTS', message, options);
   }
@@ -129,6 +152,10 @@ export class AlreadyExistsError extends FlyteError<'ALREADY_EXISTS'> {
 
 /** The entity changed since it was read (optimistic concurrency); read it again and retry. */
 export class ConflictError extends FlyteError<'CONFLICT'> {
+  /**
+   * @param message what happened
+   * @param options the id of the entity, and the cause
+   */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('CONFLICT', message, options);
   }
@@ -136,6 +163,10 @@ export class ConflictError extends FlyteError<'CONFLICT'> {
 
 /** A request argument is malformed. */
 export class InvalidArgumentError extends FlyteError<'INVALID_ARGUMENT'> {
+  /**
+   * @param message what happened
+   * @param options the id of the entity, and the cause
+   */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('INVALID_ARGUMENT', message, options);
   }
@@ -143,6 +174,10 @@ export class InvalidArgumentError extends FlyteError<'INVALID_ARGUMENT'> {
 
 /** A backing service failed transiently; retrying may succeed. */
 export class UnavailableError extends FlyteError<'UNAVAILABLE'> {
+  /**
+   * @param message what happened
+   * @param options the id of the entity, and the cause
+   */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('UNAVAILABLE', message, options);
   }

@@ -92,10 +92,13 @@ export {
 // Ports
 export type { OperationOptions } from './ports/common.js';
 export type {
+  CommitResult,
   CreateResult,
   ExecutionEvent,
   ExecutionRecord,
-  GuardedOptions,
+  ExecutionTransition,
+  Guarded,
+  Lease,
   NodeExecutionRecord,
   ProjectDomainSettings,
   Registered,
@@ -180,7 +183,7 @@ export {
   type ConditionalStart,
   type PendingCase,
 } from './dsl/conditional.js';
-export { map, map as mapTask, type MapInputs, type MapOptions, type MapOutputs } from './dsl/map.js';
+export { map, type MapInputs, type MapOptions, type MapOutputs } from './dsl/map.js';
 export { approve, sleep, waitForInput, type GateOptions } from './dsl/gate.js';
 export {
   referenceLaunchPlan,
@@ -199,7 +202,7 @@ export {
 export {
   and,
   or,
-  OutputPromise,
+  type OutputPromise,
   type AttributeStep,
   type BooleanExpression,
   type ComparisonOperator,
@@ -219,6 +222,7 @@ export type {
   WorkflowLike,
 } from './dsl/entities.js';
 export {
+  isKubernetesQuantity,
   parseDuration,
   type DurationInput,
   type ResourceRequirements,

@@ -2,11 +2,10 @@
 // a branch's cases, a gate, an array's sub-node). Interfaces are normalized in place: missing inputs or
 // outputs become empty maps, as Flyte's compiled output shows.
 import { create } from '@bufbuild/protobuf';
-import { idl } from '@flyte-ts/core';
+import { idl, sameIdentifier } from '@flyte-ts/core';
 import type { NodeBuilder, WorkflowBuilder } from '../builder.js';
 import type { IssueScope } from '../errors.js';
 import { identifierText } from '../ids.js';
-import { sameKey } from '../util.js';
 import { validateBindings } from './bindings.js';
 import { branchInterface } from './branch.js';
 
@@ -113,7 +112,7 @@ export function underlyingInterface(
     }
     case 'workflowNode': {
       const reference = target.value.reference;
-      if (reference.case === 'launchplanRef' && sameKey(reference.value, builder.template.id)) {
+      if (reference.case === 'launchplanRef' && sameIdentifier(reference.value, builder.template.id)) {
         // A workflow launching itself through its own launch plan: its own interface.
         iface = builder.template.interface;
         if (iface === undefined) scope.collect('ValueRequired', id, 'Value required [WorkflowNode.Interface].');

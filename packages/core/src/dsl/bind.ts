@@ -9,7 +9,7 @@ import { isPlainObject } from '../types/define.js';
 import { describeLiteralType } from '../types/describe.js';
 import { indexPath, keyPath } from '../types/paths.js';
 import { typeFromLiteralType } from '../types/t.js';
-import { OutputPromise } from './promise.js';
+import { OutputPromise, promiseNode } from './promise.js';
 import type { BoundValue } from './scope.js';
 
 /** The binding of an input left unbound: none for an optional (a union with none), else undefined. */
@@ -45,7 +45,7 @@ export function bindValue(
     if (!areTypesCastable(value.type, expected)) {
       throw new DefinitionError(
         'INVALID_BINDING',
-        `${path}: expected ${describeLiteralType(expected)}, got a promise of ${describeLiteralType(value.type)} (${value.node?.id ?? 'inputs'}.${value.var})`,
+        `${path}: expected ${describeLiteralType(expected)}, got a promise of ${describeLiteralType(value.type)} (${promiseNode(value)?.id ?? 'inputs'}.${value.var})`,
         { id: path },
       );
     }

@@ -8,7 +8,7 @@ import { durationFromMs, timestampFromMs } from '../literals/time.js';
 import { isOptionalType, literalTypesEqual } from '../types/castability.js';
 import { describeLiteralType } from '../types/describe.js';
 import { checkPromiseScope, nodeOf, nodeOutputs, type NodeHandle } from './entities.js';
-import { OutputPromise, type BooleanExpression, type Operand } from './promise.js';
+import { OutputPromise, promiseNode, type BooleanExpression, type Operand } from './promise.js';
 import { currentScope, NodeIdSource, WorkflowScope, withinScope, type BuilderNode } from './scope.js';
 
 /** An operand as recorded: a promise, a typed constant, or none. */
@@ -111,7 +111,7 @@ export function conditional(name: string): ConditionalStart {
         { id: name },
       );
     }
-    const owner = result instanceof OutputPromise ? result.node : nodeOf(result);
+    const owner = result instanceof OutputPromise ? promiseNode(result) : nodeOf(result);
     if (owner !== node) {
       throw new DefinitionError(
         'INVALID_BRANCH',

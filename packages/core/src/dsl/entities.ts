@@ -7,7 +7,7 @@ import type { Bindable, KindOf, OptionalKeys, TypeMap, ValueOf } from '../types/
 import { bindValue, noneBinding } from './bind.js';
 import { literalTypes } from './interface.js';
 import { parseDuration, type ResourceRequirements } from './options.js';
-import { OutputPromise } from './promise.js';
+import { OutputPromise, promiseNode, promiseScope } from './promise.js';
 import {
   currentScope,
   type BoundValue,
@@ -263,11 +263,11 @@ export function recordCall<I extends TypeMap, O extends TypeMap>(
 
 /** Throws unless `promise` may be used in `scope`. */
 export function checkPromiseScope(scope: WorkflowScope, promise: OutputPromise<unknown, string>, path: string): void {
-  if (!scope.sees(promise.scope)) {
+  if (!scope.sees(promiseScope(promise))) {
     const from =
-      promise.scope.workflowName === scope.workflowName
+      promiseScope(promise).workflowName === scope.workflowName
         ? 'another branch case'
-        : `workflow ${promise.scope.workflowName}`;
+        : `workflow ${promiseScope(promise).workflowName}`;
     throw new DefinitionError(
       'INVALID_BINDING',
       `${path}: the promise ${describePromise(promise)} belongs to ${from} and cannot be used here`,
@@ -278,7 +278,8 @@ export function checkPromiseScope(scope: WorkflowScope, promise: OutputPromise<u
 
 /** `n0.o0`, `inputs.x`, `n1.xs[0]` */
 export function describePromise(promise: OutputPromise<unknown, string>): string {
-  const base = promise.node === undefined ? `inputs.${promise.var}` : `${promise.node.id}.${promise.var}`;
+  const node = promiseNode(promise);
+  const base = node === undefined ? `inputs.${promise.var}` : `${node.id}.${promise.var}`;
   return base + promise.attrPath.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
 }
 

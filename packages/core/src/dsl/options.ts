@@ -77,7 +77,13 @@ export interface ResourceRequirements {
   readonly limits?: ResourceSpec;
 }
 
-const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+|[mkMGTPE]|[KMGTPE]i)?$/;
+/** Kubernetes' quantity grammar (`500m`, `2`, `1.5Gi`, `1e3`, `100u`). */
+const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+
+/** Whether `text` is a Kubernetes resource quantity. */
+export function isKubernetesQuantity(text: string): boolean {
+  return QUANTITY.test(text);
+}
 const RESOURCE_NAMES: Record<keyof ResourceSpec, ResourceName> = {
   cpu: ResourceName.CPU,
   gpu: ResourceName.GPU,
@@ -93,7 +99,7 @@ function entries(spec: ResourceSpec | undefined, what: string) {
       throw new DefinitionError('INVALID_DEFINITION', `${what}: unknown resource ${JSON.stringify(name)}`);
     }
     const text = typeof value === 'number' ? String(value) : String(value).trim();
-    if (!QUANTITY.test(text)) {
+    if (!QUANTITY.test(text) || text.startsWith('-')) {
       throw new DefinitionError('INVALID_FORMAT', `${what}: ${name} ${JSON.stringify(value)} is not a quantity`);
     }
     return { name: resource, value: text };

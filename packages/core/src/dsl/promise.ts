@@ -27,28 +27,37 @@ export type BooleanExpression =
       readonly right: BooleanExpression;
     };
 
+/** Where a promise comes from: kept out of the promise's public shape. */
+const origins = new WeakMap<object, { readonly scope: WorkflowScope; readonly node: BuilderNode | undefined }>();
+
+/** The workflow scope a promise belongs to. */
+export function promiseScope(promise: OutputPromise<unknown, string>): WorkflowScope {
+  return origins.get(promise)!.scope;
+}
+
+/** The node producing a promise; undefined for the workflow's inputs. */
+export function promiseNode(promise: OutputPromise<unknown, string>): BuilderNode | undefined {
+  return origins.get(promise)!.node;
+}
+
 /**
  * A promised value of Flyte kind `K` and TypeScript type `V`: a task's output, or a workflow's input,
  * inside a workflow builder. Bind it to another task's input, compare it in a condition, or return it as a
  * workflow output. It has no value at definition time.
  */
 export class OutputPromise<V, K extends string> {
-  /** @internal the scope (workflow) the promise belongs to */
-  readonly scope: WorkflowScope;
-  /** @internal the producing node; undefined for the workflow's inputs */
-  readonly node: BuilderNode | undefined;
   /** Name of the promised variable (an output of the node, or an input of the workflow). */
   readonly var: string;
   /** Path into the value, e.g. `[0, 'key']`. */
   readonly attrPath: readonly AttributeStep[];
   /** Flyte type of the promised value (after the attribute path). */
   readonly type: LiteralType;
-  /** @internal type-level only */
+  /** Type-level only: the TypeScript type of the promised value. */
   declare readonly __value?: V;
-  /** @internal type-level only */
+  /** Type-level only: the Flyte kind of the promised value. */
   declare readonly __kind?: K;
 
-  /** @internal promises are created by workflow builders */
+  /** Promises are created by workflow builders (calls of tasks and workflows), not by users. */
   constructor(
     scope: WorkflowScope,
     node: BuilderNode | undefined,
@@ -56,8 +65,7 @@ export class OutputPromise<V, K extends string> {
     type: LiteralType,
     attrPath: readonly AttributeStep[] = [],
   ) {
-    this.scope = scope;
-    this.node = node;
+    origins.set(this, { scope, node });
     this.var = variable;
     this.type = type;
     this.attrPath = attrPath;
@@ -80,7 +88,7 @@ export class OutputPromise<V, K extends string> {
         },
       );
     }
-    return new OutputPromise(this.scope, this.node, this.var, inner.value, [...this.attrPath, index]);
+    return new OutputPromise(promiseScope(this), promiseNode(this), this.var, inner.value, [...this.attrPath, index]);
   }
 
   /** Entry `key` of a promised map (Flyte attribute path). */
@@ -95,7 +103,7 @@ export class OutputPromise<V, K extends string> {
         },
       );
     }
-    return new OutputPromise(this.scope, this.node, this.var, inner.value, [...this.attrPath, key]);
+    return new OutputPromise(promiseScope(this), promiseNode(this), this.var, inner.value, [...this.attrPath, key]);
   }
 
   /** `this == other` in a branch condition. */

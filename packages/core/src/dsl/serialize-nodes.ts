@@ -31,7 +31,7 @@ import { typedInterfaceOf } from './interface.js';
 import { toProtoDuration, toResources } from './options.js';
 import type { SerializationSettings, TaskLike } from './entities.js';
 import type { BranchRecord, ConditionRecord, OperandRecord } from './conditional.js';
-import type { OutputPromise } from './promise.js';
+import { promiseNode, type OutputPromise } from './promise.js';
 import type { BoundValue, BuilderNode } from './scope.js';
 import type { WorkflowRecord } from './workflow.js';
 
@@ -52,7 +52,7 @@ export function walkNodes(nodes: readonly BuilderNode[], visit: (node: BuilderNo
 /** The OutputReference of a promise: workflow inputs have an empty node id (the compiler reads it as start-node). */
 function outputReference(promise: OutputPromise<unknown, string>) {
   return create(OutputReferenceSchema, {
-    nodeId: promise.node?.id ?? '',
+    nodeId: promiseNode(promise)?.id ?? '',
     var: promise.var,
     attrPath: promise.attrPath.map((step) =>
       create(PromiseAttributeSchema, {
@@ -119,8 +119,10 @@ function upstreamIds(node: BuilderNode): string[] {
   if (node.target.kind === 'branch') promises.push(...node.target.branch.conditionPromises);
   else for (const value of node.inputs.values()) promisesOf(value, promises);
   const ids: string[] = [];
-  for (const promise of promises)
-    if (promise.node !== undefined && !ids.includes(promise.node.id)) ids.push(promise.node.id);
+  for (const promise of promises) {
+    const producer = promiseNode(promise);
+    if (producer !== undefined && !ids.includes(producer.id)) ids.push(producer.id);
+  }
   for (const before of node.after) if (!ids.includes(before.id)) ids.push(before.id);
   return ids;
 }
@@ -177,7 +179,7 @@ const OPERATORS = {
 
 /** `<node id>.<var>`: the name under which a branch node receives a condition's promise. */
 export function operandVar(promise: OutputPromise<unknown, string>): string {
-  return `${promise.node?.id ?? ''}.${promise.var}`;
+  return `${promiseNode(promise)?.id ?? ''}.${promise.var}`;
 }
 
 function operand(record: OperandRecord): Operand {

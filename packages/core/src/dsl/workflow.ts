@@ -77,7 +77,7 @@ export interface WorkflowDefinition<
   readonly config: WorkflowConfig<I, O>;
   /** Default input values. */
   readonly defaults: Partial<InputsOf<I>>;
-  /** @internal type-level only: names of the inputs that have defaults */
+  /** Type-level only: names of the inputs that have defaults. */
   readonly __defaultKeys?: D;
   /** The WorkflowTemplate, with identifiers filled from `settings`. */
   template(settings?: SerializationSettings): WorkflowTemplate;
@@ -223,7 +223,7 @@ function bindOutputs(name: string, scope: WorkflowScope, outputs: TypeMap, retur
     for (const [key, type] of Object.entries(outputs)) {
       const item = value[key];
       if (item === undefined) {
-        throw new DefinitionError('MISSING_INPUT', `workflow ${name}: output ${key} is not bound by the builder`, {
+        throw new DefinitionError('MISSING_OUTPUT', `workflow ${name}: output ${key} is not bound by the builder`, {
           id: `${name}.${key}`,
         });
       }

@@ -51,7 +51,7 @@ export interface SignedUrlOptions extends OperationOptions {
 export type BlobBody = Uint8Array | AsyncIterable<Uint8Array>;
 
 /**
- * An object store addressed by URI. Guarantees every adapter must meet (see `blobStoreContract`):
+ * An object store addressed by URI. Guarantees every adapter must meet:
  * - a `put` is atomic: readers see the old object or the whole new one, never a partial write, and an aborted
  *   or failed `put` leaves the previous object (or none) in place;
  * - `get` of a missing object rejects with a `NOT_FOUND` FlyteError naming the URI; `head` resolves undefined;
@@ -63,7 +63,10 @@ export interface BlobStore {
   readonly scheme: string;
   /** Reads a whole object. */
   get(uri: string, options?: OperationOptions): Promise<Uint8Array>;
-  /** Reads an object as a stream of chunks (constant memory whatever the size). */
+  /**
+   * Reads an object as a stream of chunks (constant memory whatever the size). A missing object rejects the
+   * returned promise with `NOT_FOUND` (before any chunk); later failures surface while iterating.
+   */
   getStream(uri: string, options?: OperationOptions): Promise<AsyncIterable<Uint8Array>>;
   /** Writes an object, replacing any previous one, and resolves to what was stored. */
   put(uri: string, body: BlobBody, options?: PutOptions): Promise<BlobInfo>;
@@ -71,8 +74,13 @@ export interface BlobStore {
   head(uri: string, options?: OperationOptions): Promise<BlobInfo | undefined>;
   /** Lists the objects whose URI starts with `prefix`, one page at a time. */
   list(prefix: string, options?: ListBlobsOptions): Promise<BlobPage>;
-  /** Deletes objects; missing ones are ignored. */
+  /** Deletes objects; missing ones are ignored. Deleting several is not atomic: an abort may leave some. */
   delete(uris: string | readonly string[], options?: OperationOptions): Promise<void>;
+  /**
+   * Copies an object within the store (server-side where the store can). Optional: without it, callers read
+   * and write.
+   */
+  copy?(from: string, to: string, options?: OperationOptions): Promise<BlobInfo>;
   /**
    * A URL that grants `method` on the object without credentials, for `expiresInSeconds`. Optional: stores
    * without such URLs leave it undefined.

@@ -41,23 +41,27 @@ export interface ReservationResult {
 }
 
 /**
- * Memoization store. Guarantees (see `catalogContract`):
+ * Memoization store. Guarantees:
  * - `get` after `put` under the same key returns the outputs byte for byte; a different tag or dataset misses;
  * - a `put` under an existing tag keeps the first artifact unless `overwrite` (concurrent puts: one wins, the
  *   other resolves to the winner's entry, nothing half-written);
  * - reservations serialize identical work: at most one owner holds a key until it releases it or its
- *   reservation expires (`heartbeatMs` after its last extension), after which another caller may take it.
+ *   reservation expires (`heartbeatMs` after its last extension, by the caller's clock), after which another
+ *   caller may take it.
  */
 export interface Catalog {
   /** The cached entry for `key`, or undefined on a miss. */
   get(key: CatalogKey, options?: OperationOptions): Promise<CatalogEntry | undefined>;
   /** Stores outputs under `key` and resolves to the entry that is now cached there. */
   put(key: CatalogKey, outputs: LiteralMap, options?: CatalogPutOptions): Promise<CatalogEntry>;
-  /** Acquires or extends the reservation of `key` for `ownerId`, valid for `heartbeatMs` from now. */
+  /**
+   * Acquires or extends the reservation of `key` for `ownerId`, valid until `now + heartbeatMs` (times come from
+   * the caller's Clock, so every adapter agrees and tests control them).
+   */
   getOrExtendReservation(
     key: CatalogKey,
     ownerId: string,
-    heartbeatMs: number,
+    request: { readonly heartbeatMs: number; readonly now: Date },
     options?: OperationOptions,
   ): Promise<ReservationResult>;
   /** Releases `ownerId`'s reservation of `key`; a no-op when it holds none. */

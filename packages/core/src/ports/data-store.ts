@@ -63,6 +63,10 @@ export class DataStore {
   /** Where things go. */
   readonly layout: DataStoreLayout;
 
+  /**
+   * @param blob the store documents are read from and written to (it must serve the layout's URIs)
+   * @param layout where metadata and raw data go
+   */
   constructor(blob: BlobStore, layout: DataStoreLayout) {
     this.blob = blob;
     this.layout = layout;

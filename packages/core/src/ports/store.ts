@@ -88,10 +88,48 @@ export type ExecutionEvent =
   | { readonly kind: 'node'; readonly event: NodeExecutionEvent }
   | { readonly kind: 'task'; readonly event: TaskExecutionEvent };
 
-/** Options of an update guarded by optimistic concurrency. */
-export interface GuardedOptions extends OperationOptions {
-  /** The revision the caller read; the update fails with `CONFLICT` if the stored revision differs. */
+/** A write guarded by optimistic concurrency: the revision the writer read (0: the row must be new). */
+export interface Guarded<T> {
+  /** The row to write (its revision is assigned by the Store). */
+  readonly record: Omit<T, 'revision'>;
+  /** The revision read; `CONFLICT` if the stored one differs. 0 means the row must not exist. */
   readonly expectedRevision: number;
+}
+
+/** The right of one process to advance an execution, until it expires. */
+export interface Lease {
+  /** The execution. */
+  readonly execution: WorkflowExecutionIdentifier;
+  /** Who holds it (an engine process id). */
+  readonly owner: string;
+  /** Incremented at every claim: a write carrying an older epoch is refused. */
+  readonly epoch: number;
+  /** When it expires unless renewed. */
+  readonly expiresAt: Date;
+}
+
+/** Everything one transition of an execution writes (see {@link Store.commit}). */
+export interface ExecutionTransition {
+  /** The execution's new closure and state. */
+  readonly execution?: Guarded<ExecutionRecord> | undefined;
+  /** Node executions created or changed. */
+  readonly nodeExecutions?: readonly Guarded<NodeExecutionRecord>[] | undefined;
+  /** Task executions (attempts) created or changed. */
+  readonly taskExecutions?: readonly Guarded<TaskExecutionRecord>[] | undefined;
+  /** Events to append, in order. */
+  readonly events?: readonly ExecutionEvent[] | undefined;
+  /** The lease the writer holds, and the time to check it at (omitted by single-process engines). */
+  readonly lease?: { readonly lease: Lease; readonly now: Date } | undefined;
+}
+
+/** The rows a commit wrote, with their new revisions. */
+export interface CommitResult {
+  /** The execution, when written. */
+  readonly execution?: ExecutionRecord | undefined;
+  /** Node executions written, in the order given. */
+  readonly nodeExecutions: readonly NodeExecutionRecord[];
+  /** Task executions written, in the order given. */
+  readonly taskExecutions: readonly TaskExecutionRecord[];
 }
 
 /** Bookkeeping of one schedule: the last scheduled time that was fired. */
@@ -166,24 +204,29 @@ export interface Store {
 
   /** Creates an execution; `ALREADY_EXISTS` if its name is taken in that project/domain. Revision 1. */
   createExecution(record: Omit<ExecutionRecord, 'revision'>, options?: OperationOptions): Promise<ExecutionRecord>;
-  /** The execution, or undefined. */
+  /** The execution (with its runtime state), or undefined. */
   getExecution(id: WorkflowExecutionIdentifier, options?: OperationOptions): Promise<ExecutionRecord | undefined>;
   /**
-   * Replaces an execution (closure, state) if its revision is still `expectedRevision`, else `CONFLICT`.
-   * Resolves to the stored record with its new revision.
+   * Executions, newest first by default, without their runtime `state` unless `includeState`; filters on
+   * `project`, `domain`, `name`, `phase`, `created_at`, `execution_created_at`, `duration` (seconds),
+   * `workflow.name`, `launch_plan.name`, `task.name`, `mode`.
    */
-  updateExecution(record: Omit<ExecutionRecord, 'revision'>, options: GuardedOptions): Promise<ExecutionRecord>;
-  /**
-   * Executions, newest first by default; filters on `project`, `domain`, `name`, `phase`, `created_at`,
-   * `execution_created_at`, `duration` (seconds), `workflow.name`, `launch_plan.name`, `task.name`, `mode`.
-   */
-  listExecutions(query?: ListQuery, options?: OperationOptions): Promise<Page<ExecutionRecord>>;
+  listExecutions(
+    query?: ListQuery & { readonly includeState?: boolean },
+    options?: OperationOptions,
+  ): Promise<Page<ExecutionRecord>>;
 
-  /** Creates or replaces a node execution; with `expectedRevision`, only if unchanged since read. */
-  putNodeExecution(
-    record: Omit<NodeExecutionRecord, 'revision'>,
-    options?: OperationOptions & { readonly expectedRevision?: number },
-  ): Promise<NodeExecutionRecord>;
+  /**
+   * Applies one transition of an execution atomically: the execution row, node and task execution rows, and
+   * events are all written, or none is. Each row names the revision it read (0: the row must not exist yet);
+   * any mismatch is `CONFLICT` and nothing is written. With `lease`, the transition is also refused (`CONFLICT`)
+   * unless that lease is still the current one of the execution at `lease.now` (fencing: a process whose lease
+   * expired and was taken over cannot write). Events identical to recorded ones (same entity, phase and
+   * occurred_at) are skipped, so a retried commit does not duplicate them.
+   * Resolves to the written rows with their new revisions.
+   */
+  commit(transition: ExecutionTransition, options?: OperationOptions): Promise<CommitResult>;
+
   /** The node execution, or undefined. */
   getNodeExecution(id: NodeExecutionIdentifier, options?: OperationOptions): Promise<NodeExecutionRecord | undefined>;
   /**
@@ -195,12 +238,6 @@ export interface Store {
     query?: ListQuery & { readonly parentNodeId?: string },
     options?: OperationOptions,
   ): Promise<Page<NodeExecutionRecord>>;
-
-  /** Creates or replaces a task execution (one per attempt); with `expectedRevision`, only if unchanged. */
-  putTaskExecution(
-    record: Omit<TaskExecutionRecord, 'revision'>,
-    options?: OperationOptions & { readonly expectedRevision?: number },
-  ): Promise<TaskExecutionRecord>;
   /** The task execution, or undefined. */
   getTaskExecution(id: TaskExecutionIdentifier, options?: OperationOptions): Promise<TaskExecutionRecord | undefined>;
   /** Task executions (attempts) of a node execution, by retry attempt. Filters on `phase`, `retry_attempt`. */
@@ -209,10 +246,7 @@ export interface Store {
     query?: ListQuery,
     options?: OperationOptions,
   ): Promise<Page<TaskExecutionRecord>>;
-
-  /** Appends events to their execution's event log, in order. */
-  appendEvents(events: readonly ExecutionEvent[], options?: OperationOptions): Promise<void>;
-  /** The event log of an execution, in append order. */
+  /** The event log of an execution, in commit order. */
   listEvents(
     execution: WorkflowExecutionIdentifier,
     query?: ListQuery,
@@ -220,23 +254,23 @@ export interface Store {
   ): Promise<Page<ExecutionEvent>>;
 
   /**
-   * Claims up to `limit` non-terminal executions that no live lease holds (never leased, released, or
-   * expired), for `owner`, until now + `ttlMs`. Two owners never hold the same execution at once.
+   * Claims up to `limit` non-terminal executions that no live lease holds at `now` (never leased, released, or
+   * expired), for `owner`, until `now + ttlMs`. Two owners never hold the same execution at once; each claim
+   * gets a new epoch. Times come from the caller's Clock, never from the database, so every adapter agrees.
    */
   acquireLeases(
     owner: string,
-    request: { readonly limit: number; readonly ttlMs: number },
+    request: { readonly limit: number; readonly ttlMs: number; readonly now: Date },
     options?: OperationOptions,
-  ): Promise<readonly WorkflowExecutionIdentifier[]>;
-  /** Extends the leases `owner` still holds; resolves to those it no longer holds (expired and taken over). */
+  ): Promise<readonly Lease[]>;
+  /** Extends leases still held at `now` until `now + ttlMs`; resolves to those extended (the others were lost). */
   renewLeases(
-    owner: string,
-    executions: readonly WorkflowExecutionIdentifier[],
-    ttlMs: number,
+    leases: readonly Lease[],
+    request: { readonly ttlMs: number; readonly now: Date },
     options?: OperationOptions,
-  ): Promise<readonly WorkflowExecutionIdentifier[]>;
-  /** Releases a lease held by `owner`; a no-op if it holds none. */
-  releaseLease(owner: string, execution: WorkflowExecutionIdentifier, options?: OperationOptions): Promise<void>;
+  ): Promise<readonly Lease[]>;
+  /** Releases a lease; a no-op if it is no longer current. */
+  releaseLease(lease: Lease, options?: OperationOptions): Promise<void>;
 
   /** The bookkeeping of a schedule, or undefined when it never fired. */
   getScheduleState(key: string, options?: OperationOptions): Promise<ScheduleState | undefined>;

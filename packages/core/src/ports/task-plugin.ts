@@ -9,6 +9,7 @@ import type {
   SecurityContext,
   TaskExecutionIdentifier,
   TaskLog,
+  TaskNodeOverrides,
   TaskTemplate,
   WorkflowExecutionIdentifier,
 } from '../gen/flyteidl/core/index.js';
@@ -135,8 +136,12 @@ export interface TaskExecutionMetadata {
   readonly environment: { readonly [key: string]: string };
   /** Security context of the execution: run-as identity (service account, IAM role) and secrets. */
   readonly securityContext?: SecurityContext | undefined;
-  /** Resource overrides of the node, merged with project defaults and limits by the engine. */
+  /** Resource requests and limits: the task's, with the node's overrides and the project's defaults and limits. */
   readonly resources?: Resources | undefined;
+  /** The node's other overrides of the task (container image, extended resources, pod template). */
+  readonly overrides?: TaskNodeOverrides | undefined;
+  /** Namespace the execution's external resources go to (Kubernetes), when the engine assigns one. */
+  readonly namespace?: string | undefined;
 }
 
 /** Resolves the secrets a task requests. */
@@ -153,6 +158,11 @@ export interface TaskContext<S extends JsonValue = JsonValue> {
   readonly metadata: TaskExecutionMetadata;
   /** The plugin state returned by the previous `handle` of this attempt; undefined on the first call. */
   readonly state: S | undefined;
+  /**
+   * The plugin's `stateVersion` when that state was written (undefined with no state): a plugin that changed
+   * the shape of its state reads older shapes by it.
+   */
+  readonly stateVersion: number | undefined;
   /** The inputs. */
   readonly inputs: TaskInputs;
   /** The outputs. */
@@ -167,10 +177,15 @@ export interface TaskContext<S extends JsonValue = JsonValue> {
   readonly clock: Clock;
   /** Aborted when the engine stops handling this attempt (shutdown, abort, timeout). */
   readonly signal: AbortSignal;
+  /**
+   * Asks the engine to call `handle` again soon, e.g. when a watch sees the external resource change: the
+   * engine is event-driven, polling is only its fallback. A no-op once the attempt is terminal.
+   */
+  requestRecheck(reason?: string): void;
 }
 
 /**
- * A task plugin. Contract (see `pluginContract`):
+ * A task plugin. Contract:
  * - `handle` may be called any number of times for an attempt, including by a new engine process after a
  *   crash: it must be idempotent, find (not duplicate) what an earlier call started, and rely only on
  *   `ctx.state` and external systems;
@@ -183,6 +198,8 @@ export interface TaskPlugin<S extends JsonValue = JsonValue> {
   readonly id: string;
   /** Task types (TaskTemplate.type) this plugin runs. */
   readonly taskTypes: readonly string[];
+  /** Version of the shape of the plugin's state (default 0), recorded with every state the engine persists. */
+  readonly stateVersion?: number;
   /** Advances the attempt and reports its phase. */
   handle(ctx: TaskContext<S>): Promise<PluginTransition<S>>;
   /** Stops the attempt's work (the execution was aborted or the attempt timed out). */

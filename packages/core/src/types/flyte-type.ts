@@ -45,15 +45,15 @@ export interface FlyteType<V, I = V, K extends string = string, A extends string
    * reading of the value (a whole number is exactly an integer, not a float): unions use it to pick a variant.
    */
   accepts(value: unknown, exact?: boolean): boolean;
-  /** @internal type-level only */
+  /** Type-level only (never set at run time). */
   readonly [valueMarker]?: V;
-  /** @internal type-level only */
+  /** Type-level only (never set at run time). */
   readonly [inputMarker]?: (value: I) => void;
-  /** @internal type-level only */
+  /** Type-level only (never set at run time). */
   readonly [kindMarker]?: K;
-  /** @internal type-level only */
+  /** Type-level only (never set at run time). */
   readonly [acceptsMarker]?: (kind: A) => void;
-  /** @internal type-level only */
+  /** Type-level only (never set at run time). */
   readonly [bindingMarker]?: B;
 }
 
