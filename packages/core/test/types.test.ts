@@ -116,6 +116,19 @@ describe('round trip of every type (value → Literal → value)', () => {
     expect(variantOf(3.5)).toBe('float');
   });
 
+  it('writes strings to the string variant of a union with an enum', () => {
+    const type = t.union(t.string(), t.enum(['red']));
+    const literal = type.toLiteral('red');
+    expect(
+      literal.value.case === 'scalar' &&
+        literal.value.value.value.case === 'union' &&
+        literal.value.value.value.value.type?.structure?.tag,
+    ).toBe('str');
+    expect(t.union(t.int(), t.enum(['red'])).fromLiteral(t.union(t.int(), t.enum(['red'])).toLiteral('red'))).toBe(
+      'red',
+    );
+  });
+
   it('reads a plain literal given to an optional', () => {
     expect(t.optional(t.int()).fromLiteral(t.int().toLiteral(9))).toBe(9);
   });

@@ -317,6 +317,8 @@ export function enumOf<const V extends readonly [string, ...string[]]>(
       }
       return p.value as V[number];
     },
-    accepts: (value) => typeof value === 'string' && allowed.has(value),
+    // A string is exactly a string: in a union with t.string(), strings go to the string variant (as flytekit,
+    // where only enum members, not plain strings, pick an enum variant).
+    accepts: (value, exact) => !exact && typeof value === 'string' && allowed.has(value),
   });
 }
