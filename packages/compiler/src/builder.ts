@@ -100,12 +100,12 @@ export class WorkflowBuilder {
     return this.context.subWorkflows.get(idKey(id));
   }
 
-  /** Whether the node has any upstream edge. */
+  /** Whether the node has an upstream edge. */
   hasUpstream(id: string): boolean {
     return this.upstream.has(id);
   }
 
-  /** Whether the node has any downstream edge. */
+  /** Whether the node has a downstream edge. */
   hasDownstream(id: string): boolean {
     return this.downstream.has(id);
   }

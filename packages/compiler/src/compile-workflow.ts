@@ -7,7 +7,7 @@ import { START_NODE_ID } from './builder.js';
 import { CompileError, IssueScope } from './errors.js';
 import { identifierText, idKey } from './ids.js';
 import { toCompiledLaunchPlans, type InterfaceProvider } from './launch-plans.js';
-import { collectRequirements } from './requirements.js';
+import { collectRequirements, indexWorkflows } from './requirements.js';
 import type { CompileContext } from './builder.js';
 import { validateWorkflow } from './validate-workflow.js';
 
@@ -48,19 +48,15 @@ export function compileWorkflow(
     compiledTasks.push(copy);
   }
 
+  // Copies of the subworkflows, indexed by id (duplicates are DuplicateId issues); compiled in place.
+  const templates = indexWorkflows(
+    subWorkflows.map((sub) => clone(idl.core.WorkflowTemplateSchema, sub)),
+    scope,
+  );
   const subIndex = new Map<string, idl.core.CompiledWorkflow>();
   const compiledSubs: idl.core.CompiledWorkflow[] = [];
-  for (const sub of subWorkflows) {
-    if (sub.id === undefined) {
-      scope.collect('ValueRequired', 'root', 'Value required [subworkflow id].');
-      continue;
-    }
-    const key = idKey(sub.id);
-    if (subIndex.has(key)) {
-      scope.collect('DuplicateId', identifierText(sub.id), `Two subworkflows have the id ${identifierText(sub.id)}.`);
-      continue;
-    }
-    const compiled = create(idl.core.CompiledWorkflowSchema, { template: clone(idl.core.WorkflowTemplateSchema, sub) });
+  for (const [key, template] of templates) {
+    const compiled = create(idl.core.CompiledWorkflowSchema, { template });
     subIndex.set(key, compiled);
     compiledSubs.push(compiled);
   }
@@ -70,7 +66,6 @@ export function compileWorkflow(
   for (const provider of launchPlans) launchPlanIndex.set(idKey(provider.id), provider);
 
   // Every requirement must be given before anything is validated (Flyte fails fast here).
-  const templates = new Map([...subIndex].map(([key, sub]) => [key, sub.template!]));
   const requirements = collectRequirements(workflow, templates, true, scope);
   for (const id of requirements.launchPlanIds) {
     if (!launchPlanIndex.has(idKey(id))) {

@@ -1,7 +1,8 @@
 // Compile errors: every issue carries Flyte's compiler error code and the id of the node it is about.
 // Issues are collected in scopes (as flytepropeller does): a scope "has errors" when it or any scope nested
 // in it collected one, so validation can go on after a failure and report everything it finds.
-import { FlyteError } from '@flyte-ts/core';
+import { FlyteError, type idl } from '@flyte-ts/core';
+import { identifierText } from './ids.js';
 
 /** Flyte's compiler error codes (flytepropeller `pkg/compiler/errors`). */
 export const COMPILER_ERROR_CODES = [
@@ -142,4 +143,14 @@ export class IssueScope {
   get issues(): readonly CompileIssue[] {
     return this.root.issues;
   }
+}
+
+/** Records that a node references a task that is not given. */
+export function taskNotFound(scope: IssueScope, nodeId: string, id: idl.core.Identifier): void {
+  scope.collect('TaskReferenceNotFound', nodeId, `Referenced Task [${identifierText(id)}] not found.`);
+}
+
+/** Records that a node references a workflow or launch plan that is not given. */
+export function workflowNotFound(scope: IssueScope, nodeId: string, id: idl.core.Identifier | undefined): void {
+  scope.collect('WorkflowReferenceNotFound', nodeId, `Referenced Workflow [${identifierText(id)}] not found.`);
 }

@@ -39,7 +39,11 @@ export function indexWorkflows(
     }
     const key = idKey(template.id);
     if (index.has(key)) {
-      scope.collect('DuplicateId', identifierText(template.id), 'Trying to insert two nodes with the same id.');
+      scope.collect(
+        'DuplicateId',
+        identifierText(template.id),
+        `Two subworkflows have the id ${identifierText(template.id)}.`,
+      );
       continue;
     }
     index.set(key, template);

@@ -286,3 +286,16 @@ function validatePromise(
   scope.collect('ParameterNotBound', nodeId, `Parameter not bound [${param}].`);
   return { type: undefined, upstream: [], ok: false };
 }
+
+/**
+ * The inputs of a node that has no declared interface (a branch, an approval gate): whatever its bindings
+ * provide, typed from them; their producers are connected upstream.
+ */
+export function inputsFromBindings(
+  builder: WorkflowBuilder,
+  node: NodeBuilder,
+  scope: IssueScope,
+): idl.core.VariableMap {
+  return validateBindings(builder, node, node.node.inputs, create(idl.core.VariableMapSchema), false, 'upstream', scope)
+    .resolved;
+}

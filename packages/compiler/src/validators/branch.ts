@@ -4,7 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { describeLiteralType, idl, literalTypesEqual } from '@flyte-ts/core';
 import type { NodeBuilder, WorkflowBuilder } from '../builder.js';
 import type { IssueScope } from '../errors.js';
-import { validateBindings } from './bindings.js';
+import { inputsFromBindings } from './bindings.js';
 import { validateCondition } from './condition.js';
 import { underlyingInterface } from './interface.js';
 import { validateNode } from './node.js';
@@ -77,15 +77,7 @@ export function branchInterface(
       }
     }
   }
-  const { resolved } = validateBindings(
-    builder,
-    node,
-    node.node.inputs,
-    create(idl.core.VariableMapSchema),
-    false,
-    'upstream',
-    scope.child(),
-  );
+  const resolved = inputsFromBindings(builder, node, scope.child());
   if (scope.hasErrors() || outputs === undefined || names === undefined) return undefined;
   const shared: { [name: string]: idl.core.Variable } = {};
   for (const [name, variable] of Object.entries(outputs)) if (names.has(name)) shared[name] = variable;

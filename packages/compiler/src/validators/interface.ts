@@ -5,8 +5,8 @@ import { create } from '@bufbuild/protobuf';
 import { idl, sameIdentifier } from '@flyte-ts/core';
 import type { NodeBuilder, WorkflowBuilder } from '../builder.js';
 import type { IssueScope } from '../errors.js';
-import { identifierText } from '../ids.js';
-import { validateBindings } from './bindings.js';
+import { taskNotFound, workflowNotFound } from '../errors.js';
+import { inputsFromBindings } from './bindings.js';
 import { branchInterface } from './branch.js';
 
 /**
@@ -102,7 +102,7 @@ export function underlyingInterface(
       }
       const task = builder.task(reference.value);
       if (task === undefined) {
-        scope.collect('TaskReferenceNotFound', id, `Referenced Task [${identifierText(reference.value)}] not found.`);
+        taskNotFound(scope, id, reference.value);
         break;
       }
       // The task's own interface object: normalizing it is visible in the compiled tasks, as in Flyte
@@ -119,11 +119,7 @@ export function underlyingInterface(
       } else if (reference.case === 'launchplanRef') {
         const provider = builder.launchPlan(reference.value);
         if (provider === undefined) {
-          scope.collect(
-            'WorkflowReferenceNotFound',
-            id,
-            `Referenced Workflow [${identifierText(reference.value)}] not found.`,
-          );
+          workflowNotFound(scope, id, reference.value);
           break;
         }
         // Required inputs, and defaulted ones the node overrides, make the node's inputs.
@@ -140,11 +136,7 @@ export function underlyingInterface(
       } else if (reference.case === 'subWorkflowRef') {
         const sub = builder.subWorkflow(reference.value);
         if (sub === undefined) {
-          scope.collect(
-            'WorkflowReferenceNotFound',
-            id,
-            `Referenced Workflow [${identifierText(reference.value)}] not found.`,
-          );
+          workflowNotFound(scope, id, reference.value);
         } else if (sub.template === undefined) {
           scope.collect('ValueRequired', id, 'Value required [WorkflowNode.Template].');
         } else if (sub.template.interface === undefined) {
@@ -163,15 +155,7 @@ export function underlyingInterface(
     case 'gateNode': {
       const condition = target.value.condition;
       if (condition.case === 'approve') {
-        const { resolved } = validateBindings(
-          builder,
-          node,
-          node.node.inputs,
-          create(idl.core.VariableMapSchema),
-          false,
-          'upstream',
-          scope.child(),
-        );
+        const resolved = inputsFromBindings(builder, node, scope.child());
         iface = create(idl.core.TypedInterfaceSchema, { inputs: resolved, outputs: resolved });
       } else if (condition.case === 'signal') {
         if (condition.value.type === undefined) {

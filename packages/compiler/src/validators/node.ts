@@ -4,7 +4,8 @@ import { create } from '@bufbuild/protobuf';
 import { idl } from '@flyte-ts/core';
 import { compareBytes, END_NODE_ID, START_NODE_ID, type NodeBuilder, type WorkflowBuilder } from '../builder.js';
 import type { IssueScope } from '../errors.js';
-import { identifierText, idKey } from '../ids.js';
+import { idKey } from '../ids.js';
+import { taskNotFound, workflowNotFound } from '../errors.js';
 import { validateWorkflow } from '../validate-workflow.js';
 import { validateBindings } from './bindings.js';
 import { validateBranchNode } from './branch.js';
@@ -30,11 +31,7 @@ export function validateNode(builder: WorkflowBuilder, node: NodeBuilder, scope:
       if (reference.case !== 'subWorkflowRef') break;
       const sub = builder.subWorkflow(reference.value);
       if (sub === undefined) {
-        scope.collect(
-          'WorkflowReferenceNotFound',
-          id,
-          `Referenced Workflow [${identifierText(reference.value)}] not found.`,
-        );
+        workflowNotFound(scope, id, reference.value);
       } else if (node.subWorkflow === undefined) {
         // Compiled once per compilation, whatever the number of nodes (or nesting levels) calling it.
         node.subWorkflow =
@@ -47,7 +44,7 @@ export function validateNode(builder: WorkflowBuilder, node: NodeBuilder, scope:
       if (reference.case !== 'referenceId') break;
       const task = builder.task(reference.value);
       if (task === undefined) {
-        scope.collect('TaskReferenceNotFound', id, `Referenced Task [${identifierText(reference.value)}] not found.`);
+        taskNotFound(scope, id, reference.value);
       } else {
         node.task = task;
       }
