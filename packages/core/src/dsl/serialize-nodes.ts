@@ -2,7 +2,8 @@
 // and whole WorkflowTemplates. Shapes follow flytekit's serializer (node ids, sorted bindings, operand
 // names `<node>.<var>`, `fn0` failure node) so that templates look like those Flyte users know.
 import { setOwn } from '../util/own.js';
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
+import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import {
   ArrayNode_ExecutionMode,
   BindingDataSchema,
@@ -24,7 +25,7 @@ import {
   type Node,
   type NodeMetadata,
   type Operand,
-  type TaskTemplate,
+  type TaskMetadata,
   type WorkflowTemplate,
 } from '../gen/flyteidl/core/index.js';
 import { typedInterfaceOf } from './interface.js';
@@ -127,16 +128,28 @@ function upstreamIds(node: BuilderNode): string[] {
   return ids;
 }
 
-function taskTemplateOf(entity: TaskLike, settings: SerializationSettings): TaskTemplate | undefined {
-  return entity.template(settings);
+/**
+ * The metadata of a task, read once per task: it does not depend on the serialization settings, and a template
+ * is a fresh copy per call, too costly to make for every node that runs the task.
+ */
+const taskMetadata = new WeakMap<TaskLike, TaskMetadata | undefined>();
+
+function taskMetadataOf(entity: TaskLike, settings: SerializationSettings): TaskMetadata | undefined {
+  if (!taskMetadata.has(entity)) taskMetadata.set(entity, entity.template(settings)?.metadata);
+  return taskMetadata.get(entity);
 }
 
 function nodeMetadata(node: BuilderNode, settings: SerializationSettings): NodeMetadata {
   const s = node.settings;
   // Task nodes start from the task's own timeout, retries and interruptible, as flytekit does.
-  const template = node.target.kind === 'task' ? taskTemplateOf(node.target.entity, settings) : undefined;
-  const taskMeta = template?.metadata;
-  const timeout = s.timeoutMs !== undefined ? toProtoDuration(s.timeoutMs) : taskMeta?.timeout;
+  const taskMeta = node.target.kind === 'task' ? taskMetadataOf(node.target.entity, settings) : undefined;
+  // Copied: the cached metadata is shared by every node of the task.
+  const timeout =
+    s.timeoutMs !== undefined
+      ? toProtoDuration(s.timeoutMs)
+      : taskMeta?.timeout === undefined
+        ? undefined
+        : clone(DurationSchema, taskMeta.timeout);
   const interruptible =
     s.interruptible ??
     (taskMeta?.interruptibleValue.case === 'interruptible' ? taskMeta.interruptibleValue.value : undefined);
