@@ -73,6 +73,7 @@ export {
 
 // Literals
 export { fromLiteralMap, toLiteralMap, type LiteralMapOptions } from './literals/literal-map.js';
+export { durationFromMs, msFromDuration, msFromTimestamp, timestampFromMs } from './literals/time.js';
 export {
   hashifyLiteral,
   hashLiteralMap,
@@ -184,6 +185,7 @@ export {
   type PendingCase,
 } from './dsl/conditional.js';
 export { map, type MapInputs, type MapOptions, type MapOutputs } from './dsl/map.js';
+export { dynamic, type DynamicBuilder, type DynamicExpansion, type DynamicTaskDefinition } from './dsl/dynamic.js';
 export { approve, sleep, waitForInput, type GateOptions } from './dsl/gate.js';
 export {
   referenceLaunchPlan,

@@ -157,6 +157,15 @@ export function task<const I extends TypeMap = Empty, const O extends TypeMap = 
   config: TaskConfig<I, O>,
   fn: TaskFunction<I, O>,
 ): TaskDefinition<I, O> {
+  return defineTask(config, fn);
+}
+
+/** @internal defines a task, with extra members for task kinds built on it (dynamic tasks). */
+export function defineTask<I extends TypeMap, O extends TypeMap>(
+  config: TaskConfig<I, O>,
+  fn: TaskFunction<I, O>,
+  extra: PropertyDescriptorMap = {},
+): TaskDefinition<I, O> {
   checkName(config?.name, 'task');
   const name = config.name;
   const inputs = (config.inputs ?? {}) as I;
@@ -234,6 +243,7 @@ export function task<const I extends TypeMap = Empty, const O extends TypeMap = 
         return fromLiteralMap(outputs, out, { path: `${name}.outputs` });
       },
     },
+    ...extra,
   });
   return Object.freeze(definition);
 }

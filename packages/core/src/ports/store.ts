@@ -72,6 +72,11 @@ export interface NodeExecutionRecord {
   readonly parentNodeId: string;
   /** Incremented by every update. */
   readonly revision: number;
+  /**
+   * The executor's runtime state of this node (attempt counters, plugin state), opaque to the Store: written and
+   * read back byte for byte. Kept per node so a transition writes only the nodes it changed.
+   */
+  readonly state?: Uint8Array | undefined;
 }
 
 /** A task execution (one attempt of a task node) as stored. */

@@ -1,0 +1,110 @@
+// Options of createEngine, and their defaults.
+import type {
+  BlobStore,
+  Catalog,
+  Clock,
+  EventSink,
+  ProjectDomainSettings,
+  ResourceManager,
+  Scheduler,
+  SecretProvider,
+  Store,
+  TaskPlugin,
+} from '@flyte-ts/core';
+
+/** Engine settings (all optional). */
+export interface EngineConfig {
+  /** Domains of every project (default `development`, `staging`, `production`, as in Flyte). */
+  readonly domains?: readonly string[];
+  /** Projects created at start when missing (default `flytesnacks`, as in Flyte's sandbox). */
+  readonly projects?: readonly string[];
+  /** Limits and defaults per project-domain, written to the Store at start. */
+  readonly projectDomainSettings?: readonly ProjectDomainSettings[];
+  /** Prefix of execution metadata: inputs, outputs, errors (default `mem://flyte/metadata`). */
+  readonly metadataPrefix?: string;
+  /** Default prefix of raw task data (default `mem://flyte/raw`). */
+  readonly rawOutputPrefix?: string;
+  /** Largest number of task nodes running at once in one execution when its launch plan sets none (default 25). */
+  readonly defaultMaxParallelism?: number;
+  /** Failures attributed to the system a node may have before it fails (default 3, as flytepropeller). */
+  readonly maxSystemFailures?: number;
+  /** Backoff between attempts of a node: first delay and cap, in ms (default 0 and 30 s; doubled per attempt). */
+  readonly retryBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /**
+   * Re-checks of a running asynchronous plugin that asked for none: first delay and cap, in ms (default 1 s and
+   * 30 s; plugins normally call `requestRecheck` and are not polled).
+   */
+  readonly pollInterval?: { readonly baseMs: number; readonly maxMs: number };
+  /** Heartbeat of cache reservations, in ms (default 10 s). */
+  readonly cacheReservationHeartbeatMs?: number;
+  /** Largest number of plugin `handle` calls in flight at once, all executions together (default 512). */
+  readonly handleConcurrency?: number;
+  /** Id of this engine process (lease owner, event producer). Default: random. */
+  readonly id?: string;
+}
+
+/** What createEngine needs. */
+export interface EngineOptions {
+  /** The control plane's repository. */
+  readonly store: Store;
+  /** Where inputs, outputs and raw data live. */
+  readonly blob: BlobStore;
+  /** Memoization of cached tasks (without one, cached tasks always run). */
+  readonly catalog?: Catalog;
+  /** Task plugins; the function-task plugin is added when none handles its task type. */
+  readonly plugins?: readonly TaskPlugin[];
+  /** Quota tokens for plugins (default: an unlimited in-process manager). */
+  readonly resourceManager?: ResourceManager;
+  /** Schedules of launch plans. */
+  readonly scheduler?: Scheduler;
+  /** Source of time (default: the wall clock). */
+  readonly clock?: Clock;
+  /** Secrets tasks request (default: environment variables `FLYTE_SECRET_<GROUP>_<KEY>`). */
+  readonly secrets?: SecretProvider;
+  /** Extra receivers of execution events. */
+  readonly eventSinks?: readonly EventSink[];
+  /** Settings. */
+  readonly config?: EngineConfig;
+}
+
+/** Settings with defaults applied. */
+export interface ResolvedConfig {
+  readonly domains: readonly string[];
+  readonly projects: readonly string[];
+  readonly projectDomainSettings: readonly ProjectDomainSettings[];
+  readonly metadataPrefix: string;
+  readonly rawOutputPrefix: string;
+  readonly defaultMaxParallelism: number;
+  readonly maxSystemFailures: number;
+  readonly retryBackoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly pollInterval: { readonly baseMs: number; readonly maxMs: number };
+  readonly cacheReservationHeartbeatMs: number;
+  readonly handleConcurrency: number;
+  readonly id: string;
+}
+
+/** Applies defaults. */
+export function resolveConfig(config: EngineConfig = {}, blobScheme: string): ResolvedConfig {
+  const base = blobScheme === 'mem' ? 'mem://flyte' : undefined;
+  const metadataPrefix = config.metadataPrefix ?? (base === undefined ? undefined : `${base}/metadata`);
+  const rawOutputPrefix = config.rawOutputPrefix ?? (base === undefined ? undefined : `${base}/raw`);
+  if (metadataPrefix === undefined || rawOutputPrefix === undefined) {
+    throw new TypeError(
+      `config.metadataPrefix and config.rawOutputPrefix are required with a ${blobScheme}:// blob store`,
+    );
+  }
+  return {
+    domains: config.domains ?? ['development', 'staging', 'production'],
+    projects: config.projects ?? ['flytesnacks'],
+    projectDomainSettings: config.projectDomainSettings ?? [],
+    metadataPrefix,
+    rawOutputPrefix,
+    defaultMaxParallelism: config.defaultMaxParallelism ?? 25,
+    maxSystemFailures: config.maxSystemFailures ?? 3,
+    retryBackoff: config.retryBackoff ?? { baseMs: 0, maxMs: 30_000 },
+    pollInterval: config.pollInterval ?? { baseMs: 1_000, maxMs: 30_000 },
+    cacheReservationHeartbeatMs: config.cacheReservationHeartbeatMs ?? 10_000,
+    handleConcurrency: config.handleConcurrency ?? 512,
+    id: config.id ?? `engine-${Math.random().toString(36).slice(2, 10)}`,
+  };
+}

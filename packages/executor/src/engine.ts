@@ -1,0 +1,899 @@
+// The engine: FlyteAdmin's control plane (projects, registration, launch plans, executions) and
+// FlytePropeller's data plane (one ExecutionRunner per running execution) in one embeddable object.
+import { create } from '@bufbuild/protobuf';
+import {
+  AlreadyExistsError,
+  DataStore,
+  formatExecutionId,
+  formatIdentifier,
+  idl,
+  InvalidArgumentError,
+  launchPlan as dslLaunchPlan,
+  NotFoundError,
+  serialize,
+  systemClock,
+  timestampFromMs,
+  type Clock,
+  type Entity,
+  type EventSink,
+  type ExecutionEvent,
+  type ExecutionRecord,
+  type ListQuery,
+  type NodeExecutionRecord,
+  type Page,
+  type ProjectDomainSettings,
+  type SerializationSettings,
+  type SerializedEntities,
+  type Store,
+  type TaskDefinition,
+  type TaskExecutionRecord,
+  type TypeMap,
+  type WorkflowLike,
+} from '@flyte-ts/core';
+import { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import { resolveConfig, type EngineOptions, type ResolvedConfig } from './config.js';
+import { ExecutorError } from './errors.js';
+import { resolveInputs, type ExecutionInputs } from './inputs.js';
+import { Metrics } from './observability/metrics.js';
+import { FunctionTaskPlugin } from './plugins/function-plugin.js';
+import { PluginRegistry } from './plugins/registry.js';
+import { Registrar } from './registration.js';
+import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
+import { isTerminalWorkflowPhase } from './runtime/phases.js';
+import { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
+import { EnvironmentSecrets } from './runtime/environment-secrets.js';
+import type { EngineServices } from './runtime/services.js';
+
+const WP = idl.core.WorkflowExecution_Phase;
+const RT = idl.core.ResourceType;
+const Mode = idl.admin.ExecutionMetadata_ExecutionMode;
+
+/** Events the engine emits (after the transition they describe is committed). */
+export interface EngineEvents {
+  /** A workflow execution changed phase. */
+  workflow: [event: idl.event.WorkflowExecutionEvent];
+  /** A node execution changed phase. */
+  node: [event: idl.event.NodeExecutionEvent];
+  /** A task execution (attempt) changed phase or reported progress. */
+  task: [event: idl.event.TaskExecutionEvent];
+  /** An execution reached a terminal phase. */
+  'execution-ended': [execution: idl.admin.Execution];
+  /** Something went wrong that failed nothing (an event sink, a cleanup). */
+  warning: [message: string, error: unknown];
+}
+
+/** What to run: a launch plan, a workflow (its default launch plan) or a single task. */
+export type ExecutionTarget =
+  | { readonly launchPlan: idl.core.Identifier }
+  | { readonly workflow: idl.core.Identifier }
+  | { readonly task: idl.core.Identifier };
+
+/** A request to create an execution. */
+export type CreateExecutionRequest = ExecutionTarget & {
+  /** Name, unique in the project-domain (default: generated). Lowercase letters, digits and `-`, ≤ 63. */
+  readonly name?: string;
+  /** Project of the execution (default: the target's). */
+  readonly project?: string;
+  /** Domain of the execution (default: the target's). */
+  readonly domain?: string;
+  /** Inputs: literals, or plain values converted by the launch plan's input types. */
+  readonly inputs?: ExecutionInputs;
+  /** Labels (default: the launch plan's). */
+  readonly labels?: { readonly [key: string]: string };
+  /** Annotations (default: the launch plan's). */
+  readonly annotations?: { readonly [key: string]: string };
+  /** Run-as identity and secrets (default: the launch plan's). */
+  readonly securityContext?: idl.core.SecurityContext;
+  /** Largest number of task nodes running at once (default: the launch plan's, then the engine's). */
+  readonly maxParallelism?: number;
+  /** Prefix of raw task data (default: the launch plan's, then the engine's). */
+  readonly rawOutputPrefix?: string;
+  /** Ignore cached results and overwrite them. */
+  readonly overwriteCache?: boolean;
+  /** Run tasks on interruptible capacity. */
+  readonly interruptible?: boolean;
+  /** Environment variables for the tasks. */
+  readonly envs?: { readonly [key: string]: string };
+  /** Who launched it. */
+  readonly principal?: string;
+};
+
+/** Options of {@link Engine.waitForExecution}. */
+export interface WaitOptions {
+  /** Stops waiting (rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+}
+
+function executionKey(id: idl.core.WorkflowExecutionIdentifier): string {
+  return `${id.org}/${id.project}/${id.domain}/${id.name}`;
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** The engine. Create it with {@link createEngine}, `start()` it, and `stop()` it when done. */
+export class Engine extends EventEmitter<EngineEvents> {
+  /** The Store it writes to. */
+  readonly store: Store;
+  /** Settings with defaults applied. */
+  readonly config: ResolvedConfig;
+  /** The in-process function-task plugin (tasks registered from definitions are added to it). */
+  readonly functions: FunctionTaskPlugin;
+  private readonly services: EngineServices;
+  private readonly registrar: Registrar;
+  private readonly clock: Clock;
+  private readonly sinks: readonly EventSink[];
+  private readonly runners = new Map<string, ExecutionRunner>();
+  private readonly endListeners = new Map<string, (() => void)[]>();
+  private started = false;
+  private stopping = false;
+
+  /** @param options ports, plugins and settings */
+  constructor(options: EngineOptions) {
+    super();
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.config = resolveConfig(options.config, options.blob.scheme);
+    const plugins = [...(options.plugins ?? [])];
+    const given = plugins.find((p): p is FunctionTaskPlugin => p instanceof FunctionTaskPlugin);
+    this.functions = given ?? new FunctionTaskPlugin();
+    if (given === undefined && !plugins.some((p) => p.taskTypes.includes(this.functions.taskTypes[0]!))) {
+      plugins.push(this.functions);
+    }
+    this.sinks = options.eventSinks ?? [];
+    const warn = (message: string, error?: unknown) => {
+      if (this.listenerCount('warning') > 0) this.emit('warning', message, error);
+    };
+    this.services = {
+      store: options.store,
+      blob: options.blob,
+      data: new DataStore(options.blob, {
+        metadataPrefix: this.config.metadataPrefix,
+        rawOutputPrefix: this.config.rawOutputPrefix,
+      }),
+      catalog: options.catalog,
+      plugins: new PluginRegistry(plugins),
+      clock: this.clock,
+      config: this.config,
+      resourceManager: options.resourceManager ?? new UnlimitedResourceManager(),
+      secrets: options.secrets ?? new EnvironmentSecrets(),
+      handleQueue: new PQueue({ concurrency: this.config.handleConcurrency }),
+      metrics: new Metrics(),
+      children: {
+        launchChild: (request) => this.launchChild(request),
+        terminate: (id, cause) => this.terminateExecution(id, cause).catch(() => undefined),
+        onExecutionEnd: (id, fn) => this.onExecutionEnd(id, fn),
+      },
+      warn,
+    };
+    this.registrar = new Registrar(options.store, this.clock, (project, domain) => this.checkScope(project, domain));
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /**
+   * Starts the engine: creates the configured projects and settings, then resumes every execution the Store
+   * holds that has not ended.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    for (const id of this.config.projects) {
+      if ((await this.store.getProject(id)) === undefined) await this.createProject(id);
+    }
+    for (const settings of this.config.projectDomainSettings) await this.store.putProjectDomainSettings(settings);
+    this.started = true;
+    this.stopping = false;
+    let token: string | undefined;
+    do {
+      const page = await this.store.listExecutions({
+        filters: [
+          {
+            fn: 'value_in',
+            field: 'phase',
+            values: ['UNDEFINED', 'QUEUED', 'RUNNING', 'SUCCEEDING', 'FAILING', 'ABORTING'],
+          },
+        ],
+        includeState: true,
+        ...(token === undefined ? {} : { token }),
+      });
+      for (const record of page.items) await this.run(record);
+      token = page.nextToken;
+    } while (token !== undefined);
+  }
+
+  /**
+   * Stops driving executions, leaving them to a later `start()` (of this or another engine over the same Store).
+   * Running plugins are not aborted.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.started = false;
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(runners.map((r) => r.stop()));
+    await this.services.handleQueue.onIdle();
+  }
+
+  // ------------------------------------------------------------------ projects
+
+  /** Creates (or updates) a project. */
+  async createProject(
+    id: string,
+    options: { readonly name?: string; readonly description?: string } = {},
+  ): Promise<void> {
+    if (!/^[a-z0-9][a-z0-9-_]*$/i.test(id)) {
+      throw new InvalidArgumentError(`project id ${JSON.stringify(id)} must be letters, digits, - and _`, { id });
+    }
+    await this.store.putProject(
+      create(idl.admin.ProjectSchema, {
+        id,
+        name: options.name ?? id,
+        description: options.description ?? '',
+        domains: this.config.domains.map((d) => ({ id: d, name: d })),
+      }),
+    );
+  }
+
+  /** Sets the limits and defaults of a project-domain. */
+  async setProjectDomainSettings(settings: ProjectDomainSettings): Promise<void> {
+    await this.checkScope(settings.project, settings.domain);
+    await this.store.putProjectDomainSettings(settings);
+  }
+
+  private async checkScope(project: string, domain: string): Promise<void> {
+    if (!this.config.domains.includes(domain)) {
+      throw new ExecutorError(
+        'UNKNOWN_PROJECT_DOMAIN',
+        `domain ${JSON.stringify(domain)} is not one of ${this.config.domains.join(', ')}`,
+        { id: `${project}/${domain}` },
+      );
+    }
+    if ((await this.store.getProject(project)) === undefined) {
+      throw new ExecutorError(
+        'UNKNOWN_PROJECT_DOMAIN',
+        `project ${JSON.stringify(project)} does not exist: create it first (engine.createProject, or config.projects)`,
+        { id: `${project}/${domain}` },
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  /**
+   * Registers DSL entities (tasks, workflows, launch plans, and what they depend on) under `settings`
+   * (project, domain, version); their task functions become runnable by this engine. Workflows get a default
+   * launch plan with their defaults.
+   */
+  async register(entities: readonly Entity[], settings: SerializationSettings): Promise<SerializedEntities>;
+  /** Registers serialized entities (from `serialize`, or a flytekit package). */
+  async register(entities: SerializedEntities): Promise<SerializedEntities>;
+  async register(
+    entities: readonly Entity[] | SerializedEntities,
+    settings?: SerializationSettings,
+  ): Promise<SerializedEntities> {
+    let pkg: SerializedEntities;
+    const defaults = new Map<string, idl.admin.LaunchPlan>();
+    const functions: TaskDefinition<TypeMap, TypeMap>[] = [];
+    if (Array.isArray(entities)) {
+      const list = entities as readonly Entity[];
+      pkg = serialize(list, settings);
+      const visit = (entity: Entity, seen: Set<Entity>) => {
+        if (seen.has(entity)) return;
+        seen.add(entity);
+        if (entity.kind === 'task' && typeof (entity as TaskDefinition).execute === 'function') {
+          functions.push(entity as unknown as TaskDefinition<TypeMap, TypeMap>);
+        }
+        if (entity.kind === 'workflow') {
+          for (const d of entity.dependencies()) visit(d, seen);
+          // The workflow's own default launch plan carries its defaults.
+          const own = serialize([defaultLaunchPlanOf(entity)], settings).launchPlans.find(
+            (lp) => lp.id?.name === entity.name,
+          );
+          if (own !== undefined) defaults.set(entity.name, own);
+        }
+        if (entity.kind === 'launchplan' && entity.workflow !== undefined) visit(entity.workflow, seen);
+      };
+      const seen = new Set<Entity>();
+      for (const entity of list) visit(entity, seen);
+    } else {
+      pkg = entities as SerializedEntities;
+    }
+    for (const spec of pkg.tasks) await this.registerTask(spec.template!, spec.description?.shortDescription);
+    // Workflows and launch plans in dependency order: a workflow after the launch plans it calls, a launch
+    // plan after its workflow.
+    const key = (id: idl.core.Identifier | undefined) => `${id?.project}/${id?.domain}/${id?.name}/${id?.version}`;
+    const workflows = new Map(pkg.workflows.map((w) => [key(w.template?.id), w]));
+    const launchPlans = new Map(pkg.launchPlans.map((lp) => [key(lp.id), lp]));
+    const done = new Set<string>();
+    const registerWorkflow = async (spec: idl.admin.WorkflowSpec): Promise<void> => {
+      const k = `wf:${key(spec.template?.id)}`;
+      if (done.has(k)) return;
+      done.add(k);
+      for (const node of allNodes(spec)) {
+        const target = node.target;
+        if (target.case === 'workflowNode' && target.value.reference.case === 'launchplanRef') {
+          const lp = launchPlans.get(key(target.value.reference.value));
+          if (lp !== undefined) await registerLaunchPlan(lp);
+        }
+      }
+      await this.registrar.workflow(spec, defaults.get(spec.template?.id?.name ?? ''));
+    };
+    const registerLaunchPlan = async (lp: idl.admin.LaunchPlan): Promise<void> => {
+      const k = `lp:${key(lp.id)}`;
+      if (done.has(k)) return;
+      done.add(k);
+      const workflow = workflows.get(key(lp.spec?.workflowId));
+      if (workflow !== undefined) await registerWorkflow(workflow);
+      await this.registrar.launchPlan(lp);
+    };
+    for (const spec of pkg.workflows) await registerWorkflow(spec);
+    for (const lp of pkg.launchPlans) await registerLaunchPlan(lp);
+    for (const fn of functions) this.functions.addVersion(settings?.version ?? '', fn);
+    return pkg;
+  }
+
+  /** Registers a task template. */
+  registerTask(template: idl.core.TaskTemplate, description?: string) {
+    return this.registrar.task(template, description);
+  }
+
+  /** Registers a workflow spec (compiled on registration; gets a default launch plan). */
+  registerWorkflow(spec: idl.admin.WorkflowSpec) {
+    return this.registrar.workflow(spec);
+  }
+
+  /** Registers a launch plan (INACTIVE unless its closure says ACTIVE). */
+  async registerLaunchPlan(launchPlan: idl.admin.LaunchPlan) {
+    const result = await this.registrar.launchPlan(launchPlan);
+    return result;
+  }
+
+  /** Makes a launch plan version the ACTIVE one of its name (the previous one becomes INACTIVE). */
+  async activateLaunchPlan(id: idl.core.Identifier): Promise<void> {
+    await this.mustGetLaunchPlan(id);
+    await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.ACTIVE);
+  }
+
+  /** Makes a launch plan version INACTIVE (it can still be launched by hand). */
+  async deactivateLaunchPlan(id: idl.core.Identifier): Promise<void> {
+    await this.mustGetLaunchPlan(id);
+    await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.INACTIVE);
+  }
+
+  private async mustGetLaunchPlan(id: idl.core.Identifier): Promise<idl.admin.LaunchPlan> {
+    const lp = await this.store.getLaunchPlan(id);
+    if (lp === undefined) {
+      throw new NotFoundError(`launch plan ${formatIdentifier(id)} is not registered`, { id: formatIdentifier(id) });
+    }
+    return lp;
+  }
+
+  // ------------------------------------------------------------------ executions
+
+  /**
+   * Creates an execution and starts it (when the engine is started).
+   * @throws {NotFoundError} when the target is not registered
+   * @throws {ExecutorError} `INVALID_INPUTS`, `UNSUPPORTED_TASK_TYPE`, `TOO_MANY_EXECUTIONS`,
+   *   `UNKNOWN_PROJECT_DOMAIN`
+   * @throws {AlreadyExistsError} when the name is taken in the project-domain
+   */
+  async createExecution(request: CreateExecutionRequest): Promise<idl.admin.Execution> {
+    return this.launch(request, { mode: Mode.MANUAL });
+  }
+
+  private async launch(
+    request: CreateExecutionRequest,
+    metadata: {
+      readonly mode: idl.admin.ExecutionMetadata_ExecutionMode;
+      readonly parent?: idl.core.NodeExecutionIdentifier;
+      readonly nesting?: number;
+      readonly reference?: idl.core.WorkflowExecutionIdentifier;
+      readonly inputs?: idl.core.LiteralMap;
+    },
+  ): Promise<idl.admin.Execution> {
+    const launchPlan = await this.targetLaunchPlan(request);
+    const lpId = launchPlan.id!;
+    const project = request.project ?? lpId.project;
+    const domain = request.domain ?? lpId.domain;
+    await this.checkScope(project, domain);
+    const workflowId = launchPlan.spec!.workflowId!;
+    const workflow = await this.store.getWorkflow(workflowId);
+    const compiled = workflow?.closure?.compiledWorkflow;
+    if (compiled === undefined) {
+      throw new NotFoundError(`workflow ${formatIdentifier(workflowId)} is not registered`, {
+        id: formatIdentifier(workflowId),
+      });
+    }
+    const settings = await this.store.getProjectDomainSettings(project, domain);
+    for (const task of compiled.tasks) {
+      const template = task.template!;
+      const name = template.id?.name ?? '';
+      this.services.plugins.get(template.type, name);
+      if (settings?.allowedTaskTypes !== undefined && !settings.allowedTaskTypes.includes(template.type)) {
+        throw new ExecutorError(
+          'UNSUPPORTED_TASK_TYPE',
+          `task ${name} has type ${template.type}, which ${project}/${domain} does not allow (allowed: ${settings.allowedTaskTypes.join(', ')})`,
+          { id: name },
+        );
+      }
+    }
+    const inputs = metadata.inputs ?? resolveInputs(launchPlan, request.inputs);
+    if (settings?.maxConcurrentExecutions !== undefined) {
+      const running = await this.countActive(project, domain, settings.maxConcurrentExecutions);
+      if (running >= settings.maxConcurrentExecutions) {
+        throw new ExecutorError(
+          'TOO_MANY_EXECUTIONS',
+          `${project}/${domain} already runs ${running} executions, its limit`,
+          { id: `${project}/${domain}` },
+        );
+      }
+    }
+    const name = request.name ?? generateName();
+    if (!NAME.test(name)) {
+      throw new InvalidArgumentError(
+        `execution name ${JSON.stringify(name)} must start with a letter and hold only lowercase letters, digits and -, at most 63`,
+        { id: name },
+      );
+    }
+    const id = create(idl.core.WorkflowExecutionIdentifierSchema, { project, domain, name, org: lpId.org });
+    const lpSpec = launchPlan.spec!;
+    const now = timestampFromMs(this.clock.now().getTime());
+    const spec = create(idl.admin.ExecutionSpecSchema, {
+      launchPlan: lpId,
+      metadata: {
+        mode: metadata.mode,
+        principal: request.principal ?? '',
+        nesting: metadata.nesting ?? 0,
+        ...(metadata.parent === undefined ? {} : { parentNodeExecution: metadata.parent }),
+        ...(metadata.reference === undefined ? {} : { referenceExecution: metadata.reference }),
+      },
+      labels: { values: { ...(lpSpec.labels?.values ?? {}), ...(request.labels ?? {}) } },
+      annotations: { values: { ...(lpSpec.annotations?.values ?? {}), ...(request.annotations ?? {}) } },
+      ...(request.securityContext !== undefined
+        ? { securityContext: request.securityContext }
+        : lpSpec.securityContext !== undefined
+          ? { securityContext: lpSpec.securityContext }
+          : {}),
+      maxParallelism: request.maxParallelism ?? lpSpec.maxParallelism,
+      rawOutputDataConfig: {
+        outputLocationPrefix: request.rawOutputPrefix ?? lpSpec.rawOutputDataConfig?.outputLocationPrefix ?? '',
+      },
+      overwriteCache: request.overwriteCache ?? lpSpec.overwriteCache,
+      ...(request.interruptible !== undefined
+        ? { interruptible: request.interruptible }
+        : lpSpec.interruptible !== undefined
+          ? { interruptible: lpSpec.interruptible }
+          : {}),
+      envs: {
+        values: [
+          ...(lpSpec.envs?.values ?? []),
+          ...Object.entries(request.envs ?? {}).map(([key, value]) => ({ key, value })),
+        ],
+      },
+    });
+    const execution = create(idl.admin.ExecutionSchema, {
+      id,
+      spec,
+      closure: { phase: WP.QUEUED, createdAt: now, updatedAt: now, workflowId },
+    });
+    if ((await this.store.getExecution(id)) !== undefined) {
+      throw new AlreadyExistsError(`execution ${formatExecutionId(id)} exists`, { id: formatExecutionId(id) });
+    }
+    await this.services.data.writeLiteralMap(executionInputsUri(this.config.metadataPrefix, id), inputs);
+    const record = await this.store.createExecution({ execution });
+    if (this.started) await this.run(record);
+    return record.execution;
+  }
+
+  private async targetLaunchPlan(target: ExecutionTarget): Promise<idl.admin.LaunchPlan> {
+    if ('launchPlan' in target) return this.mustGetLaunchPlan(target.launchPlan);
+    if ('workflow' in target) return this.mustGetLaunchPlan({ ...target.workflow, resourceType: RT.LAUNCH_PLAN });
+    // A single task runs as a generated one-node workflow, as FlyteAdmin does (`.flytegen.<task>`).
+    const task = await this.store.getTask(target.task);
+    const template = task?.closure?.compiledTask?.template;
+    if (template === undefined) {
+      throw new NotFoundError(`task ${formatIdentifier(target.task)} is not registered`, {
+        id: formatIdentifier(target.task),
+      });
+    }
+    const workflowId = create(idl.core.IdentifierSchema, {
+      ...target.task,
+      resourceType: RT.WORKFLOW,
+      name: `.flytegen.${target.task.name}`,
+    });
+    if ((await this.store.getWorkflow(workflowId)) === undefined) {
+      try {
+        await this.registrar.workflow(singleTaskWorkflow(workflowId, template));
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+    }
+    return this.mustGetLaunchPlan({ ...workflowId, resourceType: RT.LAUNCH_PLAN });
+  }
+
+  private async countActive(project: string, domain: string, limit: number): Promise<number> {
+    const page = await this.store.listExecutions({
+      filters: [
+        { fn: 'eq', field: 'project', values: [project] },
+        { fn: 'eq', field: 'domain', values: [domain] },
+        {
+          fn: 'value_in',
+          field: 'phase',
+          values: ['UNDEFINED', 'QUEUED', 'RUNNING', 'SUCCEEDING', 'FAILING', 'ABORTING'],
+        },
+      ],
+      limit: limit + 1,
+    });
+    return page.items.length;
+  }
+
+  private async run(record: ExecutionRecord): Promise<void> {
+    const key = executionKey(record.execution.id!);
+    if (this.runners.has(key) || this.stopping) return;
+    const nodes: NodeExecutionRecord[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.store.listNodeExecutions(record.execution.id!, {
+        limit: 1000,
+        ...(token === undefined ? {} : { token }),
+      });
+      nodes.push(...page.items);
+      token = page.nextToken;
+    } while (token !== undefined);
+    const runner = new ExecutionRunner(this.services, record, nodes, {
+      emit: (events) => this.dispatch(events),
+      ended: (r) => this.ended(r),
+    });
+    this.runners.set(key, runner);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.services.warn(`execution ${formatExecutionId(record.execution.id)} could not start`, error);
+      this.runners.delete(key);
+    }
+  }
+
+  private dispatch(events: readonly ExecutionEvent[]): void {
+    for (const event of events) {
+      if (event.kind === 'workflow') this.emit('workflow', event.event);
+      else if (event.kind === 'node') this.emit('node', event.event);
+      else this.emit('task', event.event);
+      for (const sink of this.sinks) {
+        try {
+          const result = sink.emit(event);
+          if (result instanceof Promise) result.catch((e: unknown) => this.services.warn('event sink failed', e));
+        } catch (error) {
+          this.services.warn('event sink failed', error);
+        }
+      }
+    }
+  }
+
+  private ended(runner: ExecutionRunner): void {
+    const key = executionKey(runner.executionId);
+    if (this.runners.get(key) === runner) this.runners.delete(key);
+    if (isTerminalWorkflowPhase(runner.phase)) {
+      this.emit('execution-ended', runner.execution);
+      const listeners = this.endListeners.get(key) ?? [];
+      this.endListeners.delete(key);
+      for (const fn of listeners) fn();
+    }
+  }
+
+  private onExecutionEnd(id: idl.core.WorkflowExecutionIdentifier, fn: () => void): void {
+    const key = executionKey(id);
+    const list = this.endListeners.get(key) ?? [];
+    list.push(fn);
+    this.endListeners.set(key, list);
+  }
+
+  private async launchChild(request: Parameters<EngineServices['children']['launchChild']>[0]) {
+    const parentExecution = request.parent.executionId!;
+    const id = create(idl.core.WorkflowExecutionIdentifierSchema, {
+      project: parentExecution.project,
+      domain: parentExecution.domain,
+      name: request.name,
+      org: parentExecution.org,
+    });
+    if ((await this.store.getExecution(id)) !== undefined) return id;
+    const launchPlan = await this.mustGetLaunchPlan(request.launchPlan);
+    const parentSpec = request.parentSpec;
+    try {
+      await this.launch(
+        {
+          launchPlan: request.launchPlan,
+          name: request.name,
+          project: id.project,
+          domain: id.domain,
+          ...(parentSpec?.labels?.values === undefined ? {} : { labels: parentSpec.labels.values }),
+          ...(parentSpec?.annotations?.values === undefined ? {} : { annotations: parentSpec.annotations.values }),
+          ...(parentSpec?.securityContext === undefined ? {} : { securityContext: parentSpec.securityContext }),
+        },
+        {
+          mode: Mode.CHILD_WORKFLOW,
+          parent: request.parent,
+          nesting: (parentSpec?.metadata?.nesting ?? 0) + 1,
+          inputs: resolveInputs(launchPlan, request.inputs),
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+    return id;
+  }
+
+  /** The execution, or undefined. */
+  async getExecution(id: idl.core.WorkflowExecutionIdentifier): Promise<idl.admin.Execution | undefined> {
+    return (await this.store.getExecution(id))?.execution;
+  }
+
+  /** Executions, newest first by default, with Flyte's filters, sort keys and pagination. */
+  async listExecutions(query: ListQuery = {}): Promise<Page<idl.admin.Execution>> {
+    const page = await this.store.listExecutions(query);
+    return {
+      items: page.items.map((r) => r.execution),
+      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
+    };
+  }
+
+  /** Resolves with the execution once it has ended. */
+  async waitForExecution(
+    id: idl.core.WorkflowExecutionIdentifier,
+    options: WaitOptions = {},
+  ): Promise<idl.admin.Execution> {
+    const ended = new Promise<void>((resolve) => this.onExecutionEnd(id, resolve));
+    const current = await this.store.getExecution(id);
+    if (current === undefined) {
+      throw new NotFoundError(`execution ${formatExecutionId(id)} does not exist`, { id: formatExecutionId(id) });
+    }
+    if (!isTerminalWorkflowPhase(current.execution.closure?.phase ?? WP.UNDEFINED)) {
+      const signal = options.signal;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void ended.then(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+    return (await this.store.getExecution(id))!.execution;
+  }
+
+  /** The outputs of a succeeded execution. */
+  async getExecutionOutputs(id: idl.core.WorkflowExecutionIdentifier): Promise<idl.core.LiteralMap> {
+    const execution = await this.mustGetExecution(id);
+    const result = execution.execution.closure?.outputResult;
+    if (result?.case !== 'outputs') {
+      throw new ExecutorError(
+        'INVALID_STATE',
+        `execution ${formatExecutionId(id)} has no outputs (it has not succeeded)`,
+        {
+          id: formatExecutionId(id),
+        },
+      );
+    }
+    if (result.value.data.case === 'values') return result.value.data.value;
+    if (result.value.data.case === 'uri') return this.services.data.readLiteralMap(result.value.data.value);
+    return create(idl.core.LiteralMapSchema);
+  }
+
+  /** The inputs an execution ran with. */
+  async getExecutionInputs(id: idl.core.WorkflowExecutionIdentifier): Promise<idl.core.LiteralMap> {
+    await this.mustGetExecution(id);
+    return this.services.data.readLiteralMap(executionInputsUri(this.config.metadataPrefix, id));
+  }
+
+  private async mustGetExecution(id: idl.core.WorkflowExecutionIdentifier): Promise<ExecutionRecord> {
+    const record = await this.store.getExecution(id);
+    if (record === undefined) {
+      throw new NotFoundError(`execution ${formatExecutionId(id)} does not exist`, { id: formatExecutionId(id) });
+    }
+    return record;
+  }
+
+  /**
+   * Terminates an execution with a cause: every running node and plugin is aborted, then it is ABORTED.
+   * A no-op for an execution that has ended.
+   */
+  async terminateExecution(id: idl.core.WorkflowExecutionIdentifier, cause: string): Promise<void> {
+    const record = await this.mustGetExecution(id);
+    if (isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) return;
+    const runner = this.runners.get(executionKey(id));
+    if (runner !== undefined) {
+      await runner.abort(cause);
+      return;
+    }
+    // Not driven by this engine (not started): record the abort; whoever resumes it finishes it.
+    const now = timestampFromMs(this.clock.now().getTime());
+    const closure: idl.admin.ExecutionClosure = {
+      ...(record.execution.closure ?? create(idl.admin.ExecutionClosureSchema)),
+      phase: WP.ABORTING,
+      outputResult: { case: 'abortMetadata', value: create(idl.admin.AbortMetadataSchema, { cause }) },
+      updatedAt: now,
+    };
+    const execution: idl.admin.Execution = { ...record.execution, closure };
+    await this.store.commit({ execution: { record: { execution }, expectedRevision: record.revision } });
+  }
+
+  /** Launches the same launch plan with the same inputs again, under a new name. */
+  async relaunchExecution(id: idl.core.WorkflowExecutionIdentifier, options: { readonly name?: string } = {}) {
+    const record = await this.mustGetExecution(id);
+    const inputs = await this.getExecutionInputs(id);
+    const spec = record.execution.spec!;
+    return this.launch(
+      {
+        launchPlan: spec.launchPlan!,
+        project: id.project,
+        domain: id.domain,
+        ...(options.name === undefined ? {} : { name: options.name }),
+      },
+      { mode: Mode.RELAUNCH, reference: id, inputs },
+    );
+  }
+
+  /**
+   * Runs a failed execution again, reusing the outputs of the nodes that succeeded in it (RECOVERED) and
+   * running the rest.
+   * @throws {ExecutorError} `INVALID_STATE` unless the execution has ended
+   */
+  async recoverExecution(id: idl.core.WorkflowExecutionIdentifier, options: { readonly name?: string } = {}) {
+    const record = await this.mustGetExecution(id);
+    if (!isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
+      throw new ExecutorError('INVALID_STATE', `execution ${formatExecutionId(id)} is still running`, {
+        id: formatExecutionId(id),
+      });
+    }
+    const inputs = await this.getExecutionInputs(id);
+    const spec = record.execution.spec!;
+    return this.launch(
+      {
+        launchPlan: spec.launchPlan!,
+        project: id.project,
+        domain: id.domain,
+        ...(options.name === undefined ? {} : { name: options.name }),
+      },
+      { mode: Mode.RECOVERED, reference: id, inputs },
+    );
+  }
+
+  /** Node executions of an execution (top level by default; `parentNodeId` for a node's children). */
+  async listNodeExecutions(
+    id: idl.core.WorkflowExecutionIdentifier,
+    query: ListQuery & { readonly parentNodeId?: string } = { parentNodeId: '' },
+  ): Promise<Page<idl.admin.NodeExecution>> {
+    const page = await this.store.listNodeExecutions(id, query);
+    return {
+      items: page.items.map((r) => r.nodeExecution),
+      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
+    };
+  }
+
+  /** A node execution, or undefined. */
+  async getNodeExecution(id: idl.core.NodeExecutionIdentifier): Promise<idl.admin.NodeExecution | undefined> {
+    return (await this.store.getNodeExecution(id))?.nodeExecution;
+  }
+
+  /** The task executions (attempts) of a node execution. */
+  async listTaskExecutions(
+    id: idl.core.NodeExecutionIdentifier,
+    query: ListQuery = {},
+  ): Promise<Page<idl.admin.TaskExecution>> {
+    const page = await this.store.listTaskExecutions(id, query);
+    return {
+      items: page.items.map((r: TaskExecutionRecord) => r.taskExecution),
+      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
+    };
+  }
+
+  /** The event log of an execution. */
+  listEvents(id: idl.core.WorkflowExecutionIdentifier, query: ListQuery = {}): Promise<Page<ExecutionEvent>> {
+    return this.store.listEvents(id, query);
+  }
+
+  /** The outputs of a succeeded node execution. */
+  async getNodeExecutionOutputs(id: idl.core.NodeExecutionIdentifier): Promise<idl.core.LiteralMap> {
+    const node = await this.store.getNodeExecution(id);
+    const result = node?.nodeExecution.closure?.outputResult;
+    if (result?.case !== 'outputUri') {
+      throw new ExecutorError('INVALID_STATE', `node ${id.nodeId} has no outputs`, { id: id.nodeId });
+    }
+    return this.services.data.readLiteralMap(result.value);
+  }
+
+  /**
+   * Sets a signal of an execution (what a `waitForInput` or `approve` gate waits for). Setting a signal twice
+   * keeps the first value.
+   */
+  async setSignal(id: idl.core.WorkflowExecutionIdentifier, signalId: string, value: idl.core.Literal): Promise<void> {
+    await this.mustGetExecution(id);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(signalId)) {
+      throw new ExecutorError('INVALID_SIGNAL', `signal name ${JSON.stringify(signalId)} is invalid`, { id: signalId });
+    }
+    const uri = signalUri(this.config.metadataPrefix, id, signalId);
+    if ((await this.services.blob.head(uri)) === undefined)
+      await this.services.data.write(uri, idl.core.LiteralSchema, value);
+    this.runners.get(executionKey(id))?.signalSet();
+  }
+
+  /** Approves (or rejects) the value an `approve` gate waits on. */
+  approve(id: idl.core.WorkflowExecutionIdentifier, signalId: string, approved = true): Promise<void> {
+    return this.setSignal(
+      id,
+      signalId,
+      create(idl.core.LiteralSchema, {
+        value: {
+          case: 'scalar',
+          value: { value: { case: 'primitive', value: { value: { case: 'boolean', value: approved } } } },
+        },
+      }),
+    );
+  }
+
+  /** Number of executions this engine is driving now. */
+  get activeExecutions(): number {
+    return this.runners.size;
+  }
+}
+
+/** Creates an engine; call `start()` on it before launching. */
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}
+
+function generateName(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let name = alphabet[Math.floor(Math.random() * 26)]!;
+  for (let i = 0; i < 19; i++) name += alphabet[Math.floor(Math.random() * alphabet.length)]!;
+  return name;
+}
+
+/** Every node of a workflow spec: nested branch cases, array sub-nodes and subworkflows included. */
+function allNodes(spec: idl.admin.WorkflowSpec): idl.core.Node[] {
+  const out: idl.core.Node[] = [];
+  const visit = (node: idl.core.Node | undefined) => {
+    if (node === undefined) return;
+    out.push(node);
+    const target = node.target;
+    if (target.case === 'branchNode') {
+      const block = target.value.ifElse;
+      visit(block?.case?.thenNode);
+      for (const other of block?.other ?? []) visit(other.thenNode);
+      if (block?.default.case === 'elseNode') visit(block.default.value);
+    } else if (target.case === 'arrayNode') {
+      visit(target.value.node);
+    }
+  };
+  for (const template of [spec.template, ...spec.subWorkflows]) {
+    for (const node of template?.nodes ?? []) visit(node);
+    visit(template?.failureNode);
+  }
+  return out;
+}
+
+/** A launch plan named after the workflow, with the workflow's defaults (what flytekit registers). */
+function defaultLaunchPlanOf(workflow: WorkflowLike): Entity {
+  return dslLaunchPlan(workflow);
+}
+
+function singleTaskWorkflow(id: idl.core.Identifier, task: idl.core.TaskTemplate): idl.admin.WorkflowSpec {
+  const inputs = Object.keys(task.interface?.inputs?.variables ?? {});
+  const outputs = Object.keys(task.interface?.outputs?.variables ?? {});
+  const promise = (nodeId: string, v: string) =>
+    create(idl.core.BindingSchema, { var: v, binding: { value: { case: 'promise', value: { nodeId, var: v } } } });
+  const template = create(idl.core.WorkflowTemplateSchema, {
+    id,
+    interface: task.interface,
+    metadata: {},
+    nodes: [
+      {
+        id: 'n0',
+        metadata: { name: task.id?.name ?? 'task', retries: task.metadata?.retries },
+        inputs: inputs.map((v) => promise('start-node', v)),
+        target: { case: 'taskNode', value: { reference: { case: 'referenceId', value: task.id! } } },
+      },
+    ],
+    outputs: outputs.map((v) => promise('n0', v)),
+  });
+  return create(idl.admin.WorkflowSpecSchema, { template });
+}

@@ -1,0 +1,16 @@
+// @flyte-ts/executor: the flyte-ts engine. This file is the package's public API: what it exports is
+// supported, nothing else is.
+export {
+  createEngine,
+  Engine,
+  type CreateExecutionRequest,
+  type EngineEvents,
+  type ExecutionTarget,
+  type WaitOptions,
+} from './engine.js';
+export type { EngineConfig, EngineOptions } from './config.js';
+export { EXECUTOR_ERROR_CODES, ExecutorError, type ExecutorErrorCode } from './errors.js';
+export type { ExecutionInputs } from './inputs.js';
+export { FunctionTaskPlugin, type FunctionPluginOptions } from './plugins/function-plugin.js';
+export { EnvironmentSecrets } from './runtime/environment-secrets.js';
+export { UnlimitedResourceManager } from './runtime/unlimited-resources.js';

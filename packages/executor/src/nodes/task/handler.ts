@@ -1,0 +1,451 @@
+// Task nodes: the catalog (cache hit, miss, serialization, populate), then the task's plugin, one task
+// execution per attempt; a task that wrote a DynamicJobSpec becomes a dynamic parent (see ../dynamic).
+import { create, type JsonValue } from '@bufbuild/protobuf';
+import {
+  catalogKeyForTask,
+  idl,
+  isFlyteError,
+  type CatalogKey,
+  type PluginPhase,
+  type PluginTransition,
+  type TaskContext,
+  type TaskPlugin,
+} from '@flyte-ts/core';
+import { failureFrom, executionError, NodeFailure } from '../../runtime/failure.js';
+import { attemptName } from '../../runtime/names.js';
+import type { NodeRun, TaskAttempt } from '../../runtime/node-run.js';
+import { idKey } from '../../runtime/dag.js';
+import { handleDynamic, hasDynamicSpec } from '../dynamic/handler.js';
+import type { NodeHandler, Runtime, Transition } from '../handler.js';
+
+const TP = idl.core.TaskExecution_Phase;
+const CS = idl.core.CatalogCacheStatus;
+
+/** Persisted state of a task node's current attempt. */
+interface TaskState {
+  /** Cache lookup done for this attempt: `hit`, `miss`, `skip` (not cached or overwrite). */
+  c?: 'miss' | 'skip';
+  /** The plugin was called at least once for this attempt. */
+  s?: boolean;
+  /** Plugin state. */
+  ps?: JsonValue;
+  /** Plugin state version. */
+  psv?: number;
+  /** Current poll delay of an asynchronous plugin (ms). */
+  pd?: number;
+  /** Holds the cache reservation. */
+  r?: boolean;
+}
+
+/** The template of the task a task node (or array item, or dynamic node) runs. */
+export function taskTemplateOf(run: NodeRun): idl.core.TaskTemplate {
+  const target = run.spec.target;
+  if (target.case !== 'taskNode' || target.value.reference.case !== 'referenceId') {
+    throw new NodeFailure('BadTaskSpecification', `node ${run.spec.id} is not a task node`, 'system');
+  }
+  const template = run.dag.index.tasks.get(idKey(target.value.reference.value));
+  if (template === undefined) {
+    throw new NodeFailure(
+      'TaskNotFound',
+      `task ${target.value.reference.value.name} of node ${run.spec.id} is not in the workflow's closure`,
+      'system',
+    );
+  }
+  return template;
+}
+
+function signatureOf(template: idl.core.TaskTemplate) {
+  return {
+    id: template.id!,
+    cacheVersion: template.metadata?.discoveryVersion ?? '',
+    interface: template.interface,
+    ignoreInputs: template.metadata?.cacheIgnoreInputVars ?? [],
+  };
+}
+
+function catalogMetadata(key: CatalogKey, source?: idl.core.TaskExecutionIdentifier): idl.core.CatalogMetadata {
+  return create(idl.core.CatalogMetadataSchema, {
+    datasetId: {
+      resourceType: idl.core.ResourceType.DATASET,
+      project: key.dataset.project,
+      domain: key.dataset.domain,
+      name: key.dataset.name,
+      version: key.dataset.version,
+      org: key.dataset.org,
+    },
+    artifactTag: { name: key.tag },
+    ...(source === undefined ? {} : { sourceExecution: { case: 'sourceTaskExecution', value: source } }),
+  });
+}
+
+const PHASES: Record<PluginPhase, idl.core.TaskExecution_Phase> = {
+  'not-ready': TP.QUEUED,
+  'waiting-for-resources': TP.WAITING_FOR_RESOURCES,
+  queued: TP.QUEUED,
+  initializing: TP.INITIALIZING,
+  running: TP.RUNNING,
+  success: TP.SUCCEEDED,
+  'retryable-failure': TP.RETRYABLE_FAILED,
+  'permanent-failure': TP.FAILED,
+};
+
+/** Handler of task nodes. */
+export const taskHandler: NodeHandler = {
+  executable: true,
+
+  async handle(run, rt) {
+    const template = taskTemplateOf(run);
+    run.memo.retries = template.metadata?.retries?.retries ?? 0;
+    if (run.dynamic) return handleDynamic(run, rt, template);
+    const state: TaskState = { ...(run.kindState<TaskState>() ?? {}) };
+    const catalog = rt.services.catalog;
+    const cached = template.metadata?.discoverable === true && catalog !== undefined;
+    const overwrite = rt.execution.spec?.overwriteCache === true;
+    let key: CatalogKey | undefined;
+
+    if (cached) key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
+    if (state.c === undefined) {
+      if (key !== undefined && !overwrite) {
+        const entry = await catalog!.get(key);
+        if (entry !== undefined) {
+          run.cacheStatus = CS.CACHE_HIT;
+          run.catalogKey = catalogMetadata(key, entry.source);
+          return { phase: 'succeeded', outputs: entry.outputs };
+        }
+      }
+      if (key !== undefined && template.metadata?.cacheSerializable === true) {
+        // Cache serialization: one owner runs, the others wait for its result and look again.
+        const heartbeatMs = rt.services.config.cacheReservationHeartbeatMs;
+        const owner = attemptName(rt.executionId, run.key, 0);
+        const reservation = await catalog!.getOrExtendReservation(key, owner, { heartbeatMs, now: rt.now() });
+        if (!reservation.acquired) {
+          return { phase: 'running', recheckAfterMs: heartbeatMs };
+        }
+        state.r = true;
+      }
+      state.c = key === undefined ? 'skip' : 'miss';
+      run.cacheStatus = key === undefined ? CS.CACHE_DISABLED : overwrite ? CS.CACHE_SKIPPED : CS.CACHE_MISS;
+      if (key !== undefined) run.catalogKey = catalogMetadata(key);
+    }
+
+    const plugin = rt.services.plugins.find(template.type);
+    if (plugin === undefined) {
+      await releaseReservation(run, rt, key, state);
+      return {
+        phase: 'failed',
+        failure: new NodeFailure(
+          'UnsupportedTaskType',
+          `no plugin of this engine runs task type ${JSON.stringify(template.type)}`,
+          'system',
+        ),
+      };
+    }
+    const attempt = await ensureAttempt(run, rt, template, plugin);
+
+    // The attempt's own deadline (TaskMetadata.timeout): abort it and retry as a user failure.
+    const timeoutMs = msOf(template.metadata?.timeout);
+    const attemptStarted = run.state.ta ?? attempt.startedAt;
+    if (timeoutMs !== undefined && rt.now().getTime() - attemptStarted >= timeoutMs && state.s === true) {
+      const ctx = contextFor(run, rt, template, attempt, state, plugin);
+      await plugin.abort(ctx, 'timeout').catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
+      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      const failure = new NodeFailure('TimeoutExceeded', `task attempt timed out after ${timeoutMs} ms`, 'user', true);
+      endAttempt(run, rt, attempt, TP.FAILED, failure);
+      return { phase: 'failed', failure };
+    }
+
+    const ctx = contextFor(run, rt, template, attempt, state, plugin);
+    let result: PluginTransition;
+    try {
+      result = (await rt.services.handleQueue.add(() => plugin.handle(ctx))) as PluginTransition;
+    } catch (error) {
+      result = {
+        phase: 'retryable-failure',
+        error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
+      };
+    }
+    let changed = state.s !== true;
+    state.s = true;
+    if (result.state !== undefined) {
+      state.ps = result.state;
+      state.psv = plugin.stateVersion ?? 0;
+      changed = true;
+    }
+    const phase = PHASES[result.phase];
+    const infoChanged =
+      (result.logs !== undefined && result.logs.length !== attempt.logs.length) ||
+      (result.reason !== undefined && result.reason !== attempt.reason) ||
+      result.externalResources !== undefined ||
+      result.customInfo !== undefined;
+    if (result.logs !== undefined) attempt.logs = [...result.logs];
+    if (result.reason !== undefined) attempt.reason = result.reason;
+    if (result.customInfo !== undefined) attempt.customInfo = result.customInfo;
+    if (result.externalResources !== undefined) {
+      attempt.externalResources = result.externalResources.map((r) =>
+        create(idl.event.ExternalResourceInfoSchema, {
+          externalId: r.externalId,
+          index: r.index ?? 0,
+          retryAttempt: r.retryAttempt ?? 0,
+          phase: r.phase === undefined ? TP.UNDEFINED : PHASES[r.phase],
+          logs: [...(r.logs ?? [])],
+        }),
+      );
+    }
+
+    if (result.phase === 'success') {
+      run.setKindState(state);
+      const paths = rt.paths(run);
+      if (await hasDynamicSpec(rt, paths.futures)) {
+        await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+        attempt.phase = TP.SUCCEEDED;
+        attempt.phaseVersion = 0;
+        rt.stageTask(run);
+        run.dynamic = true;
+        rt.stage(run);
+        return handleDynamic(run, rt, template);
+      }
+      let outputs: idl.core.LiteralMap;
+      try {
+        outputs = run.outputs ?? (await rt.services.data.readLiteralMap(paths.outputs));
+      } catch (error) {
+        if (!isFlyteError(error, 'NOT_FOUND')) throw error;
+        outputs = create(idl.core.LiteralMapSchema);
+        if (Object.keys(template.interface?.outputs?.variables ?? {}).length > 0) {
+          const failure = new NodeFailure('OutputsNotFound', `task ${template.id?.name} wrote no outputs`, 'user');
+          endAttempt(run, rt, attempt, TP.FAILED, failure);
+          return { phase: 'failed', failure };
+        }
+      }
+      run.memo.outputsWritten = run.outputs !== undefined || run.memo.outputsWritten === true;
+      run.memo.outputUri = paths.outputs;
+      if (run.outputs === undefined) run.memo.outputsWritten = true;
+      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      if (key !== undefined) {
+        const source = taskExecutionId(run, rt, attempt);
+        try {
+          await catalog!.put(key, outputs, { source, overwrite });
+          run.cacheStatus = CS.CACHE_POPULATED;
+          run.catalogKey = catalogMetadata(key, source);
+        } catch (error) {
+          rt.services.warn(`caching the outputs of ${run.key} failed`, error);
+          run.cacheStatus = CS.CACHE_PUT_FAILURE;
+        }
+        await releaseReservation(run, rt, key, state);
+      }
+      attempt.outputUri = paths.outputs;
+      endAttempt(run, rt, attempt, TP.SUCCEEDED);
+      return { phase: 'succeeded', outputs };
+    }
+
+    if (result.phase === 'retryable-failure' || result.phase === 'permanent-failure') {
+      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      await releaseReservation(run, rt, key, state);
+      const error = result.error ?? { code: 'Unknown', message: result.reason ?? 'the task failed', kind: 'user' };
+      const failure = new NodeFailure(error.code, error.message, error.kind, result.phase === 'retryable-failure');
+      endAttempt(run, rt, attempt, result.phase === 'retryable-failure' ? TP.RETRYABLE_FAILED : TP.FAILED, failure);
+      return { phase: 'failed', failure };
+    }
+
+    // Still running.
+    if (phase !== attempt.phase) {
+      attempt.phase = phase;
+      attempt.phaseVersion = 0;
+      rt.stageTask(run);
+    } else if (infoChanged) {
+      attempt.phaseVersion++;
+      rt.stageTask(run);
+    }
+    if (changed) {
+      run.setKindState(state);
+      rt.stage(run);
+    }
+    let recheckAfterMs = nextPoll(rt, state, result.checkAgainAfterMs);
+    if (timeoutMs !== undefined) {
+      recheckAfterMs = Math.min(recheckAfterMs, Math.max(0, attemptStarted + timeoutMs - rt.now().getTime()));
+    }
+    return { phase: 'running', recheckAfterMs };
+  },
+
+  async abort(run, rt, reason) {
+    if (run.dynamic) return;
+    const state = run.kindState<TaskState>();
+    if (state?.s !== true) return;
+    const template = taskTemplateOf(run);
+    const plugin = rt.services.plugins.find(template.type);
+    if (plugin === undefined) return;
+    const attempt = await ensureAttempt(run, rt, template, plugin);
+    const ctx = contextFor(run, rt, template, attempt, state, plugin);
+    await plugin.abort(ctx, reason);
+    await plugin.finalize(ctx);
+    if (template.metadata?.discoverable === true && rt.services.catalog !== undefined && state.r === true) {
+      const key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
+      await releaseReservation(run, rt, key, state);
+    }
+    attempt.reason = reason;
+    endAttempt(run, rt, attempt, TP.ABORTED);
+  },
+};
+
+async function releaseReservation(
+  run: NodeRun,
+  rt: Runtime,
+  key: CatalogKey | undefined,
+  state: TaskState,
+): Promise<void> {
+  if (key === undefined || state.r !== true || rt.services.catalog === undefined) return;
+  delete state.r;
+  await rt.services.catalog
+    .releaseReservation(key, attemptName(rt.executionId, run.key, 0))
+    .catch((e: unknown) => rt.services.warn(`releasing the cache reservation of ${run.key}`, e));
+}
+
+function nextPoll(rt: Runtime, state: TaskState, hint: number | undefined): number {
+  const { baseMs, maxMs } = rt.services.config.pollInterval;
+  if (hint !== undefined) return Math.max(0, hint);
+  const delay = state.pd === undefined ? baseMs : Math.min(maxMs, state.pd * 2);
+  state.pd = delay;
+  return delay;
+}
+
+function taskExecutionId(run: NodeRun, rt: Runtime, attempt: TaskAttempt): idl.core.TaskExecutionIdentifier {
+  return create(idl.core.TaskExecutionIdentifierSchema, {
+    taskId: attempt.template.id,
+    nodeExecutionId: { nodeId: run.key, executionId: rt.executionId },
+    retryAttempt: attempt.attempt,
+  });
+}
+
+/** The attempt being run (created on the first call; after a restart, re-read with its stored revision). */
+async function ensureAttempt(
+  run: NodeRun,
+  rt: Runtime,
+  template: idl.core.TaskTemplate,
+  plugin: TaskPlugin,
+): Promise<TaskAttempt> {
+  const number = run.state.a;
+  if (run.task !== undefined && run.task.attempt === number) return run.task;
+  const attempt: TaskAttempt = {
+    attempt: number,
+    phase: TP.UNDEFINED,
+    template,
+    revision: 0,
+    startedAt: run.state.ta ?? rt.now().getTime(),
+    logs: [],
+    reason: '',
+    externalResources: [],
+    generatedName: attemptName(rt.executionId, run.key, number),
+    pluginId: plugin.id,
+    phaseVersion: 0,
+  };
+  if (run.kindState<TaskState>()?.s === true) {
+    const stored = await rt.services.store.getTaskExecution(taskExecutionId(run, rt, attempt));
+    if (stored !== undefined) {
+      attempt.revision = stored.revision;
+      attempt.phase = stored.taskExecution.closure?.phase ?? TP.UNDEFINED;
+      attempt.logs = stored.taskExecution.closure?.logs ?? [];
+    }
+  }
+  run.task = attempt;
+  return attempt;
+}
+
+function endAttempt(
+  run: NodeRun,
+  rt: Runtime,
+  attempt: TaskAttempt,
+  phase: idl.core.TaskExecution_Phase,
+  failure?: NodeFailure,
+): void {
+  attempt.phase = phase;
+  attempt.phaseVersion = 0;
+  if (failure !== undefined) attempt.error = executionError(failure, rt.now(), rt.paths(run).error);
+  rt.stageTask(run);
+}
+
+function contextFor(
+  run: NodeRun,
+  rt: Runtime,
+  template: idl.core.TaskTemplate,
+  attempt: TaskAttempt,
+  state: TaskState,
+  plugin: TaskPlugin,
+): TaskContext {
+  const paths = rt.paths(run);
+  const number = attempt.attempt;
+  if (run.attemptSignal === undefined || run.attemptSignal.signal.aborted || run.memo.signalFor !== number) {
+    run.attemptSignal = new AbortController();
+    run.memo.signalFor = number;
+  }
+  const spec = rt.execution.spec;
+  const rawOutputPrefix = rt.rawOutputPrefix(run);
+  const previous = number > 0 ? rt.services.data.rawOutputPath(rt.executionId, run.key, number - 1) : undefined;
+  const overrides = run.spec.target.case === 'taskNode' ? run.spec.target.value.overrides : undefined;
+  const interruptible =
+    run.spec.metadata?.interruptibleValue.case === 'interruptible'
+      ? run.spec.metadata.interruptibleValue.value
+      : template.metadata?.interruptibleValue.case === 'interruptible'
+        ? template.metadata.interruptibleValue.value
+        : spec?.interruptible === true;
+  void plugin;
+  return {
+    template,
+    metadata: {
+      id: taskExecutionId(run, rt, attempt),
+      generatedName: attempt.generatedName,
+      execution: rt.executionId,
+      attempt: number,
+      maxAttempts: (template.metadata?.retries?.retries ?? 0) + 1,
+      interruptible,
+      labels: { ...(spec?.labels?.values ?? {}) },
+      annotations: { ...(spec?.annotations?.values ?? {}) },
+      environment: Object.fromEntries((spec?.envs?.values ?? []).map((kv) => [kv.key, kv.value])),
+      securityContext: spec?.securityContext,
+      resources:
+        overrides?.resources ?? (template.target.case === 'container' ? template.target.value.resources : undefined),
+      overrides,
+    },
+    state: state.ps,
+    stateVersion: state.ps === undefined ? undefined : state.psv,
+    inputs: {
+      inputsUri: paths.inputs,
+      inputPrefix: paths.dir,
+      read: () => rt.inputsOf(run),
+    },
+    outputs: {
+      outputPrefix: paths.dir,
+      outputsUri: paths.outputs,
+      errorUri: paths.error,
+      rawOutputPrefix,
+      checkpointPrefix: `${rawOutputPrefix}/_flytecheckpoints`,
+      ...(previous === undefined ? {} : { previousCheckpointPrefix: `${previous}/_flytecheckpoints` }),
+      write: async (outputs, options) => {
+        await rt.services.data.writeLiteralMap(paths.outputs, outputs, options);
+        // A late write of an attempt that was given up on must not leak into the next one.
+        if (run.state.a === number) {
+          run.outputs = outputs;
+          run.memo.outputsWritten = true;
+        }
+      },
+    },
+    blob: rt.services.blob,
+    secrets: rt.services.secrets,
+    resources: rt.services.resourceManager,
+    clock: rt.services.clock,
+    signal: run.attemptSignal.signal,
+    requestRecheck: () => {
+      if (run.state.a === number) rt.evaluate(run);
+    },
+  };
+}
+
+function msOf(duration: idl.wkt.Duration | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const ms = Number(duration.seconds) * 1000 + duration.nanos / 1e6;
+  return ms > 0 ? ms : undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return failureFrom(error).message;
+}
+
+export type { Transition };

@@ -1,0 +1,200 @@
+// The in-process function-task plugin: runs the functions of `task()` definitions in this process. A task that
+// finishes at once completes in the same `handle`; a longer one runs in the background and asks the engine to
+// look again when done. After an engine restart the function's run is gone: the attempt fails as a system
+// error and is retried (at-least-once), which the task execution attempts show.
+import { toBinary } from '@bufbuild/protobuf';
+import {
+  FUNCTION_TASK_TYPE,
+  idl,
+  type DynamicTaskDefinition,
+  type Entity,
+  type PluginTransition,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskPlugin,
+  type TaskRunContext,
+  type TypeMap,
+} from '@flyte-ts/core';
+import PQueue from 'p-queue';
+
+/** Options of the function-task plugin. */
+export interface FunctionPluginOptions {
+  /** Task definitions it can run (more can be added with `add`). */
+  readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
+  /** Largest number of task functions running at once (default 256). */
+  readonly concurrency?: number;
+}
+
+/** Plugin state: the attempt's function was started. */
+type FunctionState = { readonly started: true };
+
+interface Running {
+  readonly controller: AbortController;
+  done: boolean;
+  error?: unknown;
+}
+
+/** How long a background function may go unobserved before the engine looks (it is told when it ends). */
+const RECHECK_MS = 60 * 60 * 1000;
+
+/** Runs `task()` functions in this process (task type `typescript-task`). */
+export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
+  /** @inheritDoc */
+  readonly id = 'function';
+  /** @inheritDoc */
+  readonly taskTypes: readonly string[] = [FUNCTION_TASK_TYPE];
+  private readonly tasks = new Map<string, TaskDefinition<TypeMap, TypeMap>>();
+  private readonly running = new Map<string, Running>();
+  private readonly queue: PQueue;
+
+  /** @param options tasks and concurrency */
+  constructor(options: FunctionPluginOptions = {}) {
+    this.queue = new PQueue({ concurrency: options.concurrency ?? 256 });
+    for (const task of options.tasks ?? []) this.add(task);
+  }
+
+  /** Makes task definitions runnable, by task name (the latest added wins). */
+  add(...tasks: readonly TaskDefinition<TypeMap, TypeMap>[]): void {
+    for (const task of tasks) this.tasks.set(task.name, task);
+  }
+
+  /**
+   * Makes a task definition runnable for one registered version (`name@version`), so that two versions of a
+   * task in one process each run their own function.
+   */
+  addVersion(version: string, task: TaskDefinition<TypeMap, TypeMap>): void {
+    this.tasks.set(`${task.name}@${version}`, task);
+    if (!this.tasks.has(task.name)) this.tasks.set(task.name, task);
+  }
+
+  /** Whether a task of that name can run here. */
+  has(name: string): boolean {
+    return this.tasks.has(name);
+  }
+
+  /** @inheritDoc */
+  async handle(ctx: TaskContext<FunctionState>): Promise<PluginTransition<FunctionState>> {
+    const key = ctx.metadata.generatedName;
+    let run = this.running.get(key);
+    if (run === undefined) {
+      if (ctx.state?.started === true) {
+        return {
+          phase: 'retryable-failure',
+          error: {
+            code: 'TaskLost',
+            message: 'the process running this attempt stopped before it ended; the task runs again',
+            kind: 'system',
+          },
+        };
+      }
+      const name = ctx.template.id?.name ?? '';
+      const definition = this.tasks.get(`${name}@${ctx.template.id?.version ?? ''}`) ?? this.tasks.get(name);
+      if (definition === undefined) {
+        return {
+          phase: 'permanent-failure',
+          error: {
+            code: 'FunctionNotFound',
+            message: `task ${name} is not loaded in this process: pass its definition to the engine (register it, or FunctionTaskPlugin({ tasks }))`,
+            kind: 'system',
+          },
+        };
+      }
+      run = this.start(ctx, definition);
+      // Functions that end at once complete in this call: no extra round trip.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!run.done) return { phase: 'running', state: { started: true }, checkAgainAfterMs: RECHECK_MS };
+    }
+    if (!run.done) return { phase: 'running', checkAgainAfterMs: RECHECK_MS };
+    this.running.delete(key);
+    if (run.error === undefined) return { phase: 'success', state: { started: true } };
+    const error = run.error;
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    if (ctx.signal.aborted) {
+      return { phase: 'retryable-failure', error: { code: 'Aborted', message, kind: 'system' } };
+    }
+    return {
+      phase: 'retryable-failure',
+      state: { started: true },
+      error: { code: `USER:${name}`, message, kind: 'user' },
+    };
+  }
+
+  /** @inheritDoc */
+  async abort(ctx: TaskContext<FunctionState>, reason: string): Promise<void> {
+    const run = this.running.get(ctx.metadata.generatedName);
+    run?.controller.abort(new Error(reason));
+  }
+
+  /** @inheritDoc */
+  async finalize(ctx: TaskContext<FunctionState>): Promise<void> {
+    const run = this.running.get(ctx.metadata.generatedName);
+    if (run === undefined || run.done || run.controller.signal.aborted) this.running.delete(ctx.metadata.generatedName);
+  }
+
+  private addDependencies(entities: readonly Entity[]): void {
+    for (const entity of entities) {
+      if (entity.kind === 'task' && typeof (entity as Partial<TaskDefinition>).execute === 'function') {
+        if (!this.tasks.has(entity.name)) this.add(entity as unknown as TaskDefinition<TypeMap, TypeMap>);
+      } else if (entity.kind === 'workflow') {
+        this.addDependencies(entity.dependencies());
+      }
+    }
+  }
+
+  private start(ctx: TaskContext<FunctionState>, definition: TaskDefinition<TypeMap, TypeMap>): Running {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const run: Running = { controller, done: false };
+    this.running.set(ctx.metadata.generatedName, run);
+    const context: TaskRunContext = {
+      signal: controller.signal,
+      attempt: ctx.metadata.attempt,
+      execution: ctx.metadata.execution,
+      rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+    };
+    void this.queue
+      .add(async () => {
+        const inputs = await ctx.inputs.read({ signal: controller.signal });
+        controller.signal.throwIfAborted();
+        const expand = (definition as Partial<DynamicTaskDefinition<TypeMap, TypeMap>>).expand;
+        if (expand !== undefined) {
+          // A dynamic task writes the workflow to run instead of outputs; the engine runs it under the node.
+          const id = ctx.template.id;
+          const expansion = await expand(inputs, context, {
+            project: id?.project ?? '',
+            domain: id?.domain ?? '',
+            version: id?.version ?? '',
+            org: id?.org ?? '',
+          });
+          this.addDependencies(expansion.dependencies);
+          controller.signal.throwIfAborted();
+          await ctx.blob.put(
+            `${ctx.outputs.outputPrefix}/futures.pb`,
+            toBinary(idl.core.DynamicJobSpecSchema, expansion.spec),
+            {
+              signal: controller.signal,
+              contentType: 'application/x-protobuf',
+            },
+          );
+          return;
+        }
+        const outputs = await definition.execute(inputs, context);
+        controller.signal.throwIfAborted();
+        await ctx.outputs.write(outputs, { signal: controller.signal });
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          run.error = error ?? new Error('the task failed');
+        },
+      )
+      .finally(() => {
+        run.done = true;
+        ctx.signal.removeEventListener('abort', onAbort);
+        ctx.requestRecheck('function ended');
+      });
+    return run;
+  }
+}

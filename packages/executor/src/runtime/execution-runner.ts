@@ -1,0 +1,1052 @@
+// ExecutionRunner: drives one workflow execution (flytepropeller's workflow and node executors in one). It is
+// event-driven: a node is evaluated the moment its last upstream ends, or when a plugin, child or timer asks.
+// Every transition is staged and committed through the Store (several transitions per commit under load)
+// before its side effects continue, so a new engine resumes from the Store after a crash.
+import { create } from '@bufbuild/protobuf';
+import {
+  idl,
+  isFlyteError,
+  timestampFromMs,
+  durationFromMs,
+  msFromTimestamp,
+  type ExecutionEvent,
+  type ExecutionRecord,
+  type Guarded,
+  type NodeDataPaths,
+  type NodeExecutionRecord,
+  type TaskExecutionRecord,
+} from '@flyte-ts/core';
+import { handlerFor } from '../nodes/index.js';
+import type { Runtime, Transition } from '../nodes/handler.js';
+import { resolveBindings } from './bindings.js';
+import { Dag, indexClosure, type ClosureIndex } from './dag.js';
+import { executionError, failureFrom, NodeFailure } from './failure.js';
+import {
+  decodeNodeState,
+  encodeNodeState,
+  isDonePhase,
+  isTerminalNodePhase,
+  NodeRun,
+  type TaskAttempt,
+} from './node-run.js';
+import { childExecutionName } from './names.js';
+import { isTerminalWorkflowPhase } from './phases.js';
+import type { EngineServices } from './services.js';
+
+const NP = idl.core.NodeExecution_Phase;
+const WP = idl.core.WorkflowExecution_Phase;
+const START = 'start-node';
+const END = 'end-node';
+
+/** What a runner tells the engine. */
+export interface RunnerHooks {
+  /** Events just committed, in order. */
+  emit(events: readonly ExecutionEvent[], runner: ExecutionRunner): void;
+  /** The execution reached a terminal phase (committed) or the runner stopped for good. */
+  ended(runner: ExecutionRunner): void;
+}
+
+/** Drives one execution. */
+export class ExecutionRunner implements Runtime {
+  readonly services: EngineServices;
+  readonly executionId: idl.core.WorkflowExecutionIdentifier;
+  execution: idl.admin.Execution;
+  private revision: number;
+  private readonly hooks: RunnerHooks;
+  private readonly runs = new Map<string, NodeRun>();
+  private readonly persisted = new Map<string, NodeExecutionRecord>();
+  private readonly childDags = new Map<string, Dag>();
+  private top: Dag | undefined;
+  private failureRun: NodeRun | undefined;
+  private readonly dirtyNodes = new Set<NodeRun>();
+  private readonly dirtyTasks = new Map<TaskAttempt, NodeRun>();
+  private events: ExecutionEvent[] = [];
+  private execDirty = false;
+  private continuations: (() => void)[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+  private aborting: string | undefined;
+  private slotsUsed = 0;
+  private readonly slotQueue: NodeRun[] = [];
+  private readonly maxParallelism: number;
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+  private readonly lifetime = new AbortController();
+
+  /**
+   * @param services the engine's ports and settings
+   * @param record the execution as stored
+   * @param persisted its node executions as stored (resume), or none (new execution)
+   * @param hooks how to tell the engine
+   */
+  constructor(
+    services: EngineServices,
+    record: ExecutionRecord,
+    persisted: readonly NodeExecutionRecord[],
+    hooks: RunnerHooks,
+  ) {
+    this.services = services;
+    this.execution = record.execution;
+    this.executionId = record.execution.id!;
+    this.revision = record.revision;
+    this.hooks = hooks;
+    for (const r of persisted) this.persisted.set(r.nodeExecution.id!.nodeId, r);
+    const max = record.execution.spec?.maxParallelism ?? 0;
+    this.maxParallelism = max > 0 ? max : services.config.defaultMaxParallelism;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  /** The execution's phase. */
+  get phase(): idl.core.WorkflowExecution_Phase {
+    return this.execution.closure?.phase ?? WP.UNDEFINED;
+  }
+
+  /** Resolves when the runner is done (terminal phase committed, or stopped). */
+  whenEnded(): Promise<void> {
+    return this.ended;
+  }
+
+  /** The current time of the engine's clock. */
+  now(): Date {
+    return this.services.clock.now();
+  }
+
+  /** Starts (or resumes) the execution. */
+  async start(): Promise<void> {
+    const phase = this.phase;
+    if (isTerminalWorkflowPhase(phase)) {
+      this.finish();
+      return;
+    }
+    if (phase === WP.ABORTING) {
+      await this.abort(
+        this.execution.closure?.outputResult.case === 'abortMetadata'
+          ? this.execution.closure.outputResult.value.cause
+          : 'aborted',
+      );
+      return;
+    }
+    const workflowId = this.execution.closure?.workflowId;
+    const workflow = workflowId === undefined ? undefined : await this.services.store.getWorkflow(workflowId);
+    const compiled = workflow?.closure?.compiledWorkflow;
+    if (compiled?.primary === undefined) {
+      this.failExecution(
+        new NodeFailure(
+          'WorkflowNotFound',
+          `workflow of execution ${this.executionId.name} is not registered`,
+          'system',
+        ),
+      );
+      return;
+    }
+    const inputs = await this.executionInputs();
+    if (phase !== WP.RUNNING) {
+      this.setWorkflowPhase(WP.RUNNING);
+      const created = this.execution.closure?.createdAt;
+      if (created !== undefined) {
+        this.services.metrics.acceptance(this, this.now().getTime() - msFromTimestamp(created));
+      }
+    }
+    const index = indexClosure(compiled.tasks, compiled.subWorkflows);
+    this.top = new Dag('', undefined, compiled.primary, index, inputs);
+    this.initDag(this.top);
+    const failureNode = compiled.primary.template?.failureNode;
+    if (failureNode !== undefined && this.persisted.has(failureNode.id)) {
+      // Resuming while the failure node ran.
+      this.failureRun = this.hydrate(new NodeRun(failureNode.id, failureNode, this.top));
+      if (!isTerminalNodePhase(this.failureRun.phase)) this.evaluate(this.failureRun);
+      else this.afterFailureNode();
+    }
+  }
+
+  /** Stops driving the execution (engine shutdown): running plugins are left to a later resume. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.lifetime.abort(new Error('engine stopped'));
+    for (const run of this.runs.values()) {
+      run.timer?.abort();
+      run.attemptSignal?.abort(new Error('engine stopped'));
+    }
+    await this.flushing?.catch(() => undefined);
+    this.finish();
+  }
+
+  /** Aborts the execution: every running node is aborted, then the execution is ABORTED with `cause`. */
+  async abort(cause: string): Promise<void> {
+    if (isTerminalWorkflowPhase(this.phase) || this.aborting !== undefined) return this.ended;
+    this.aborting = cause;
+    this.setWorkflowPhase(WP.ABORTING, { abortCause: cause });
+    await this.committed();
+    const running = [...this.runs.values()].filter((r) => r.phase !== NP.UNDEFINED && !isTerminalNodePhase(r.phase));
+    // Deepest first, so that children end before their parents.
+    running.sort((a, b) => b.key.length - a.key.length);
+    for (const run of running) await this.abortOne(run, cause, NP.ABORTED);
+    this.setWorkflowPhase(WP.ABORTED, { abortCause: cause });
+    this.afterCommit(() => this.finish());
+    await this.committed();
+  }
+
+  /** Called when a signal of this execution was set: gate nodes look again. */
+  signalSet(): void {
+    for (const run of this.runs.values()) {
+      if (run.spec.target.case === 'gateNode' && !isTerminalNodePhase(run.phase) && run.phase !== NP.UNDEFINED) {
+        this.evaluate(run);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- Runtime (used by node handlers)
+
+  async inputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
+    if (run.inputs !== undefined) return run.inputs;
+    if (run.spec.id === START) return run.dag.inputs;
+    run.inputs = await this.services.data.readLiteralMap(this.paths(run).inputs, { signal: this.lifetime.signal });
+    return run.inputs;
+  }
+
+  async outputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
+    if (run.outputs !== undefined) return run.outputs;
+    if (run.spec.id === START) return run.dag.inputs;
+    if (run.phase === NP.SKIPPED) return create(idl.core.LiteralMapSchema);
+    const uri = run.memo.outputUri as string | undefined;
+    run.outputs = await this.services.data.readLiteralMap(uri ?? this.paths(run).outputs, {
+      signal: this.lifetime.signal,
+    });
+    return run.outputs;
+  }
+
+  paths(run: NodeRun): NodeDataPaths {
+    return this.services.data.nodePaths(this.executionId, run.key, run.state.a);
+  }
+
+  rawOutputPrefix(run: NodeRun): string {
+    const prefix = this.execution.spec?.rawOutputDataConfig?.outputLocationPrefix;
+    return this.services.data.rawOutputPath(
+      this.executionId,
+      run.key,
+      run.state.a,
+      prefix === undefined || prefix === '' ? undefined : prefix,
+    );
+  }
+
+  stage(run: NodeRun): void {
+    this.dirtyNodes.add(run);
+    this.scheduleFlush();
+  }
+
+  stageTask(run: NodeRun): void {
+    const attempt = run.task;
+    if (attempt === undefined) return;
+    this.dirtyTasks.set(attempt, run);
+    this.events.push({ kind: 'task', event: this.taskEvent(run, attempt) });
+    this.scheduleFlush();
+  }
+
+  afterCommit(fn: () => void): void {
+    this.continuations.push(fn);
+    this.scheduleFlush();
+  }
+
+  committed(): Promise<void> {
+    return new Promise((resolve) => this.afterCommit(resolve));
+  }
+
+  childRun(parent: NodeRun, spec: idl.core.Node, name?: string, givenInputs?: idl.core.LiteralMap): NodeRun {
+    const key = `${parent.key}-${parent.state.a}-${name ?? spec.id}`;
+    const existing = this.runs.get(key);
+    if (existing !== undefined) return existing;
+    const run = this.hydrate(new NodeRun(key, spec, parent.dag, parent, givenInputs));
+    return run;
+  }
+
+  childDag(owner: NodeRun, workflow: idl.core.CompiledWorkflow, index: ClosureIndex, inputs: idl.core.LiteralMap): Dag {
+    const existing = this.childDags.get(owner.key);
+    if (existing !== undefined) return existing;
+    const dag = new Dag(`${owner.key}-${owner.state.a}`, owner, workflow, index, inputs);
+    this.childDags.set(owner.key, dag);
+    this.initDag(dag);
+    return dag;
+  }
+
+  existingChildDag(owner: NodeRun): Dag | undefined {
+    return this.childDags.get(owner.key);
+  }
+
+  evaluate(run: NodeRun): void {
+    if (this.stopped || isTerminalNodePhase(run.phase)) return;
+    if (run.busy) {
+      run.again = true;
+      return;
+    }
+    run.busy = true;
+    void this.drive(run);
+  }
+
+  async abortRun(run: NodeRun, reason: string): Promise<void> {
+    await this.abortOne(run, reason, NP.ABORTED);
+  }
+
+  async launchChild(
+    run: NodeRun,
+    launchPlan: idl.core.Identifier,
+    inputs: idl.core.LiteralMap,
+  ): Promise<idl.core.WorkflowExecutionIdentifier> {
+    const name = childExecutionName(this.executionId, run.key, run.state.a);
+    const id = await this.services.children.launchChild({
+      name,
+      launchPlan,
+      inputs,
+      parent: { nodeId: run.key, executionId: this.executionId } as idl.core.NodeExecutionIdentifier,
+      parentSpec: this.execution.spec,
+    });
+    this.services.children.onExecutionEnd(id, () => this.evaluate(run));
+    return id;
+  }
+
+  async signal(signalId: string): Promise<idl.core.Literal | undefined> {
+    const uri = signalUri(this.services.config.metadataPrefix, this.executionId, signalId);
+    const info = await this.services.blob.head(uri);
+    if (info === undefined) return undefined;
+    return this.services.data.read(uri, idl.core.LiteralSchema);
+  }
+
+  // ---------------------------------------------------------------- graphs
+
+  private hydrate(run: NodeRun): NodeRun {
+    this.runs.set(run.key, run);
+    const record = this.persisted.get(run.key);
+    if (record === undefined) return run;
+    const closure = record.nodeExecution.closure;
+    run.phase = closure?.phase ?? NP.UNDEFINED;
+    run.state = decodeNodeState(record.state);
+    run.revision = record.revision;
+    run.createdAt = closure?.createdAt === undefined ? 0 : msFromTimestamp(closure.createdAt);
+    if (closure?.outputResult.case === 'error') run.error = closure.outputResult.value;
+    if (closure?.outputResult.case === 'outputUri') run.memo.outputUri = closure.outputResult.value;
+    if (closure?.targetMetadata.case === 'taskNodeMetadata') run.cacheStatus = closure.targetMetadata.value.cacheStatus;
+    run.dynamic = record.nodeExecution.metadata?.isDynamic ?? false;
+    if (run.phase === NP.RUNNING || run.phase === NP.DYNAMIC_RUNNING || run.phase === NP.QUEUED) {
+      run.memo.resumed = true;
+    }
+    return run;
+  }
+
+  /** Creates the runs of a graph, hydrated from the Store, and evaluates every node that can go on. */
+  private initDag(dag: Dag): void {
+    const nodes = dag.workflow.template?.nodes ?? [];
+    for (const spec of nodes) dag.runs.set(spec.id, this.hydrate(new NodeRun(dag.keyOf(spec.id), spec, dag)));
+    const failed: NodeRun[] = [];
+    for (const spec of nodes) {
+      const run = dag.runs.get(spec.id)!;
+      const pending = dag.upstream(spec.id).filter((id) => {
+        const up = dag.runs.get(id);
+        return up !== undefined && !isDonePhase(up.phase);
+      }).length;
+      dag.waiting.set(spec.id, pending);
+      if (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT) failed.push(run);
+    }
+    for (const spec of nodes) {
+      const run = dag.runs.get(spec.id)!;
+      if (isTerminalNodePhase(run.phase)) continue;
+      if (dag.waiting.get(spec.id) === 0) this.ready(dag, spec.id);
+    }
+    for (const run of failed) this.onNodeFailed(run);
+    const end = dag.runs.get(END);
+    if (end !== undefined && isDonePhase(end.phase)) this.afterCommit(() => this.onTerminal(end));
+  }
+
+  private ready(dag: Dag, nodeId: string): void {
+    const run = dag.runs.get(nodeId);
+    if (run === undefined || isTerminalNodePhase(run.phase)) return;
+    if (dag.status !== 'running' && dag.failImmediately) return;
+    const skipped = dag.upstream(nodeId).some((id) => dag.runs.get(id)?.phase === NP.SKIPPED);
+    if (skipped && run.phase === NP.UNDEFINED) {
+      this.setNodePhase(run, NP.SKIPPED);
+      this.afterCommit(() => this.onTerminal(run));
+      return;
+    }
+    this.evaluate(run);
+  }
+
+  /** A node ended: tell its parent, or start what waited for it. */
+  private onTerminal(run: NodeRun): void {
+    if (this.stopped) return;
+    if (run === this.failureRun) {
+      this.afterFailureNode();
+      return;
+    }
+    if (run.parent !== undefined) {
+      this.evaluate(run.parent);
+      return;
+    }
+    const dag = run.dag;
+    if (isDonePhase(run.phase)) {
+      if (run.spec.id === END) {
+        if (dag.status === 'running') {
+          void this.outputsOf(run).then(
+            (outputs) => {
+              dag.outputs = outputs;
+              dag.status = 'succeeded';
+              this.onDagEnd(dag);
+            },
+            (error: unknown) => this.fatal(error),
+          );
+        }
+        return;
+      }
+      for (const id of dag.downstream(run.spec.id)) {
+        const left = (dag.waiting.get(id) ?? 1) - 1;
+        dag.waiting.set(id, left);
+        if (left === 0) this.ready(dag, id);
+      }
+      this.checkStuck(dag);
+      return;
+    }
+    if (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT) this.onNodeFailed(run);
+  }
+
+  private onNodeFailed(run: NodeRun): void {
+    const dag = run.dag;
+    if (dag.status !== 'running') return;
+    dag.failure ??= run.error;
+    if (dag.failImmediately) {
+      dag.status = 'failed';
+      void this.abortDagNodes(dag, `node ${run.spec.id} failed`).then(
+        () => this.onDagEnd(dag),
+        (error: unknown) => this.fatal(error),
+      );
+      return;
+    }
+    this.checkStuck(dag);
+  }
+
+  /** With fail-after-executable-nodes-complete: the graph fails once nothing can run any more. */
+  private checkStuck(dag: Dag): void {
+    if (dag.status !== 'running' || dag.failure === undefined) return;
+    for (const run of dag.runs.values()) {
+      if (isTerminalNodePhase(run.phase)) continue;
+      if (run.phase !== NP.UNDEFINED || run.busy) return;
+      if (dag.waiting.get(run.spec.id) === 0) return;
+    }
+    dag.status = 'failed';
+    this.onDagEnd(dag);
+  }
+
+  private async abortDagNodes(dag: Dag, reason: string): Promise<void> {
+    for (const run of dag.runs.values()) {
+      if (run.phase !== NP.UNDEFINED && !isTerminalNodePhase(run.phase)) await this.abortOne(run, reason, NP.ABORTED);
+    }
+  }
+
+  private onDagEnd(dag: Dag): void {
+    if (dag.owner !== undefined) {
+      this.evaluate(dag.owner);
+      return;
+    }
+    if (dag.status === 'succeeded') {
+      const outputs = dag.outputs ?? create(idl.core.LiteralMapSchema);
+      const end = dag.runs.get(END);
+      const uri =
+        end === undefined ? undefined : ((end.memo.outputUri as string | undefined) ?? this.paths(end).outputs);
+      this.setWorkflowPhase(WP.SUCCEEDED, { outputsUri: uri, outputs });
+      this.afterCommit(() => this.finish());
+      return;
+    }
+    const failureNode = dag.workflow.template?.failureNode;
+    if (failureNode !== undefined && this.failureRun === undefined) {
+      this.setWorkflowPhase(WP.FAILING);
+      this.failureRun = this.hydrate(new NodeRun(failureNode.id, failureNode, dag));
+      this.afterCommit(() => this.evaluate(this.failureRun!));
+      return;
+    }
+    this.setWorkflowPhase(WP.FAILED, { error: dag.failure });
+    this.afterCommit(() => this.finish());
+  }
+
+  private afterFailureNode(): void {
+    const dag = this.top!;
+    this.setWorkflowPhase(WP.FAILED, { error: dag.failure });
+    this.afterCommit(() => this.finish());
+  }
+
+  private failExecution(failure: NodeFailure): void {
+    this.setWorkflowPhase(WP.FAILED, { error: executionError(failure, this.now()) });
+    this.afterCommit(() => this.finish());
+  }
+
+  private finish(): void {
+    if (this.lifetime.signal.aborted === false && isTerminalWorkflowPhase(this.phase)) {
+      this.lifetime.abort(new Error('execution ended'));
+    }
+    for (const run of this.runs.values()) run.timer?.abort();
+    this.resolveEnded();
+    this.hooks.ended(this);
+  }
+
+  /** A failure the runner cannot attribute to a node (a broken Store): the execution fails as a system error. */
+  private fatal(error: unknown): void {
+    if (this.stopped) return;
+    this.services.warn(
+      `execution ${this.executionId.name}: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    );
+    if (isTerminalWorkflowPhase(this.phase)) return;
+    if (isFlyteError(error, 'CONFLICT')) {
+      // Someone else advanced this execution: stop driving it.
+      this.stopped = true;
+      this.finish();
+      return;
+    }
+    this.failExecution(failureFrom(error));
+  }
+
+  // ---------------------------------------------------------------- node executor
+
+  private async drive(run: NodeRun): Promise<void> {
+    try {
+      do {
+        run.again = false;
+        await this.step(run);
+      } while (run.again && !this.stopped && !isTerminalNodePhase(run.phase));
+    } catch (error) {
+      this.fatal(error);
+    } finally {
+      run.busy = false;
+    }
+  }
+
+  private async step(run: NodeRun): Promise<void> {
+    if (this.aborting !== undefined || this.stopped) return;
+    const handler = handlerFor(run.spec);
+    const nowMs = this.now().getTime();
+    if (run.phase === NP.UNDEFINED) {
+      if (handler.executable && !run.slot && !this.takeSlot(run)) return;
+      try {
+        run.inputs =
+          run.givenInputs ??
+          (run.spec.id === START
+            ? run.dag.inputs
+            : await resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id));
+      } catch (error) {
+        this.fail(run, failureFrom(error), false);
+        return;
+      }
+      if (run.spec.id !== START && run.spec.id !== END) {
+        await this.services.data.writeLiteralMap(this.paths(run).inputs, run.inputs, { signal: this.lifetime.signal });
+      }
+      run.state.t0 = nowMs;
+      run.state.ta = nowMs;
+      run.createdAt = nowMs;
+      this.setNodePhase(run, NP.QUEUED);
+    } else if (run.memo.resumed === true && handler.executable && !run.slot) {
+      delete run.memo.resumed;
+      if (!this.takeSlot(run)) return;
+    }
+    if (run.state.retryAt !== undefined) {
+      if (nowMs < run.state.retryAt) {
+        this.recheck(run, run.state.retryAt - nowMs);
+        return;
+      }
+      delete run.state.retryAt;
+      run.state.ta = nowMs;
+    }
+    const timeoutMs = nodeTimeoutMs(run.spec);
+    if (timeoutMs !== undefined && run.state.t0 !== undefined && nowMs - run.state.t0 >= timeoutMs) {
+      await this.abortOne(run, `node timed out after ${timeoutMs} ms`, NP.TIMED_OUT);
+      run.dag.failure ??= run.error;
+      this.afterCommit(() => this.onTerminal(run));
+      return;
+    }
+    let transition: Transition;
+    try {
+      transition = await handler.handle(run, this);
+    } catch (error) {
+      transition = { phase: 'failed', failure: failureFrom(error) };
+    }
+    if (this.aborting !== undefined || this.stopped || isTerminalNodePhase(run.phase)) return;
+    this.apply(run, transition, timeoutMs);
+  }
+
+  private apply(run: NodeRun, transition: Transition, timeoutMs: number | undefined): void {
+    switch (transition.phase) {
+      case 'running': {
+        const phase = run.dynamic ? NP.DYNAMIC_RUNNING : NP.RUNNING;
+        if (run.phase !== phase) {
+          if (run.phase === NP.QUEUED && run.state.t0 !== undefined) {
+            this.services.metrics.queueing(this, this.now().getTime() - run.state.t0);
+          }
+          this.setNodePhase(run, phase);
+        }
+        let wait = transition.recheckAfterMs;
+        if (timeoutMs !== undefined && run.state.t0 !== undefined) {
+          const left = run.state.t0 + timeoutMs - this.now().getTime();
+          wait = wait === undefined ? left : Math.min(wait, left);
+        }
+        if (wait !== undefined) this.recheck(run, Math.max(0, wait));
+        return;
+      }
+      case 'succeeded': {
+        run.outputs = transition.outputs;
+        this.releaseSlot(run);
+        const write =
+          run.memo.outputsWritten === true || run.spec.id === START
+            ? Promise.resolve()
+            : this.services.data.writeLiteralMap(this.paths(run).outputs, transition.outputs, {
+                signal: this.lifetime.signal,
+              });
+        void write.then(
+          () => {
+            if (this.stopped || this.aborting !== undefined) return;
+            run.memo.outputUri ??= this.paths(run).outputs;
+            this.setNodePhase(run, NP.SUCCEEDED);
+            this.afterCommit(() => this.onTerminal(run));
+          },
+          (error: unknown) => this.fatal(error),
+        );
+        return;
+      }
+      case 'failed':
+        this.fail(run, transition.failure, true);
+        return;
+    }
+  }
+
+  private fail(run: NodeRun, failure: NodeFailure, mayRetry: boolean): void {
+    const state = run.state;
+    const retries = retriesOf(run);
+    const budgetLeft = failure.kind === 'user' ? state.uf < retries : state.sf < this.services.config.maxSystemFailures;
+    if (mayRetry && failure.retryable && budgetLeft) {
+      if (failure.kind === 'user') state.uf++;
+      else state.sf++;
+      state.a++;
+      const backoff = this.services.config.retryBackoff;
+      const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** (state.a - 1));
+      state.retryAt = this.now().getTime() + delay;
+      delete state.k;
+      run.task = undefined;
+      run.memo = {};
+      run.outputs = undefined;
+      this.stage(run);
+      this.afterCommit(() => this.evaluate(run));
+      return;
+    }
+    run.error = executionError(failure, this.now());
+    this.releaseSlot(run);
+    this.setNodePhase(run, NP.FAILED);
+    this.afterCommit(() => this.onTerminal(run));
+  }
+
+  private async abortOne(run: NodeRun, reason: string, phase: typeof NP.ABORTED | typeof NP.TIMED_OUT): Promise<void> {
+    if (isTerminalNodePhase(run.phase)) return;
+    run.timer?.abort();
+    run.attemptSignal?.abort(new Error(reason));
+    // Children first.
+    for (const child of this.runs.values()) {
+      if (child !== run && child.key.startsWith(`${run.key}-`) && child.phase !== NP.UNDEFINED) {
+        await this.abortOne(child, reason, NP.ABORTED);
+      }
+    }
+    try {
+      await handlerFor(run.spec).abort(run, this, reason);
+    } catch (error) {
+      this.services.warn(`aborting node ${run.key} of ${this.executionId.name} failed`, error);
+    }
+    this.releaseSlot(run);
+    if (phase === NP.TIMED_OUT) {
+      run.error = executionError(new NodeFailure('Timeout', reason, 'user'), this.now());
+    } else {
+      run.error = executionError(new NodeFailure('Aborted', reason, 'user'), this.now());
+    }
+    this.setNodePhase(run, phase);
+  }
+
+  private recheck(run: NodeRun, ms: number): void {
+    run.timer?.abort();
+    const timer = new AbortController();
+    run.timer = timer;
+    this.services.clock.sleep(ms, timer.signal).then(
+      () => {
+        if (run.timer === timer) run.timer = undefined;
+        this.evaluate(run);
+      },
+      () => undefined,
+    );
+  }
+
+  private takeSlot(run: NodeRun): boolean {
+    if (this.maxParallelism === 0 || this.slotsUsed < this.maxParallelism) {
+      this.slotsUsed++;
+      run.slot = true;
+      return true;
+    }
+    this.slotQueue.push(run);
+    return false;
+  }
+
+  private releaseSlot(run: NodeRun): void {
+    if (!run.slot) return;
+    run.slot = false;
+    this.slotsUsed--;
+    while (this.slotQueue.length > 0 && (this.maxParallelism === 0 || this.slotsUsed < this.maxParallelism)) {
+      const next = this.slotQueue.shift()!;
+      if (isTerminalNodePhase(next.phase) || next.slot) continue;
+      this.slotsUsed++;
+      next.slot = true;
+      this.evaluate(next);
+    }
+  }
+
+  private lookup(dag: Dag, nodeId: string): Promise<idl.core.LiteralMap> | idl.core.LiteralMap {
+    if (nodeId === START) return dag.inputs;
+    const run = dag.runs.get(nodeId);
+    if (run === undefined) {
+      throw new NodeFailure('BindingResolutionFailed', `no node ${nodeId} in workflow`, 'system');
+    }
+    return this.outputsOf(run);
+  }
+
+  private async executionInputs(): Promise<idl.core.LiteralMap> {
+    const uri = executionInputsUri(this.services.config.metadataPrefix, this.executionId);
+    return this.services.data.readLiteralMap(uri);
+  }
+
+  // ---------------------------------------------------------------- records, events and commits
+
+  private setNodePhase(run: NodeRun, phase: idl.core.NodeExecution_Phase): void {
+    run.phase = phase;
+    this.dirtyNodes.add(run);
+    this.events.push({ kind: 'node', event: this.nodeEvent(run) });
+    this.scheduleFlush();
+  }
+
+  private setWorkflowPhase(
+    phase: idl.core.WorkflowExecution_Phase,
+    result: {
+      readonly outputsUri?: string | undefined;
+      readonly outputs?: idl.core.LiteralMap | undefined;
+      readonly error?: idl.core.ExecutionError | undefined;
+      readonly abortCause?: string | undefined;
+    } = {},
+  ): void {
+    const now = this.now();
+    const previous = this.execution.closure;
+    const startedAt = previous?.startedAt ?? (phase === WP.RUNNING ? timestampFromMs(now.getTime()) : undefined);
+    const outputResult: idl.admin.ExecutionClosure['outputResult'] =
+      result.error !== undefined
+        ? { case: 'error', value: result.error }
+        : result.abortCause !== undefined
+          ? { case: 'abortMetadata', value: create(idl.admin.AbortMetadataSchema, { cause: result.abortCause }) }
+          : result.outputsUri !== undefined
+            ? {
+                case: 'outputs',
+                value: create(idl.admin.LiteralMapBlobSchema, { data: { case: 'uri', value: result.outputsUri } }),
+              }
+            : (previous?.outputResult ?? { case: undefined });
+    const closure: idl.admin.ExecutionClosure = { ...(previous ?? create(idl.admin.ExecutionClosureSchema)) };
+    closure.phase = phase;
+    closure.outputResult = outputResult;
+    closure.startedAt = startedAt;
+    closure.updatedAt = timestampFromMs(now.getTime());
+    if (isTerminalWorkflowPhase(phase) && startedAt !== undefined) {
+      closure.duration = durationFromMs(now.getTime() - msFromTimestamp(startedAt));
+    }
+    this.execution = create(idl.admin.ExecutionSchema, {
+      id: this.execution.id,
+      spec: this.execution.spec,
+      closure,
+    });
+    this.execDirty = true;
+    const event = create(idl.event.WorkflowExecutionEventSchema, {
+      executionId: this.executionId,
+      producerId: this.services.config.id,
+      phase,
+      occurredAt: timestampFromMs(now.getTime()),
+      outputResult:
+        result.error !== undefined
+          ? { case: 'error', value: result.error }
+          : result.outputsUri !== undefined
+            ? { case: 'outputUri', value: result.outputsUri }
+            : { case: undefined },
+    });
+    this.events.push({ kind: 'workflow', event });
+    if (isTerminalWorkflowPhase(phase) && startedAt !== undefined) {
+      this.services.metrics.executionEnded(this, now.getTime() - msFromTimestamp(startedAt), phase === WP.SUCCEEDED);
+    }
+    this.scheduleFlush();
+  }
+
+  private nodeRecord(run: NodeRun): Omit<NodeExecutionRecord, 'revision'> {
+    const now = this.now().getTime();
+    const phase = run.phase;
+    const started = run.state.t0;
+    const terminal = isTerminalNodePhase(phase);
+    const outputUri = run.memo.outputUri as string | undefined;
+    const kind = run.spec.target.case;
+    const closure = create(idl.admin.NodeExecutionClosureSchema, {
+      phase,
+      createdAt: timestampFromMs(run.createdAt || now),
+      updatedAt: timestampFromMs(now),
+      ...(started === undefined ? {} : { startedAt: timestampFromMs(started) }),
+      ...(terminal && started !== undefined ? { duration: durationFromMs(now - started) } : {}),
+      outputResult:
+        run.error !== undefined && (phase === NP.FAILED || phase === NP.TIMED_OUT || phase === NP.ABORTED)
+          ? { case: 'error', value: run.error }
+          : phase === NP.SUCCEEDED && outputUri !== undefined
+            ? { case: 'outputUri', value: outputUri }
+            : { case: undefined },
+      targetMetadata:
+        kind === 'taskNode' || (kind === undefined && run.task !== undefined)
+          ? {
+              case: 'taskNodeMetadata',
+              value: create(idl.admin.TaskNodeMetadataSchema, {
+                cacheStatus: run.cacheStatus,
+                ...(run.catalogKey === undefined ? {} : { catalogKey: run.catalogKey }),
+              }),
+            }
+          : run.childExecution !== undefined
+            ? {
+                case: 'workflowNodeMetadata',
+                value: create(idl.admin.WorkflowNodeMetadataSchema, { executionId: run.childExecution }),
+              }
+            : { case: undefined },
+      ...(run.dynamic ? { dynamicJobSpecUri: this.paths(run).futures } : {}),
+    });
+    const nodeExecution = create(idl.admin.NodeExecutionSchema, {
+      id: { nodeId: run.key, executionId: this.executionId },
+      inputUri: run.spec.id === START ? '' : this.paths(run).inputs,
+      closure,
+      metadata: {
+        retryGroup: String(run.state.a),
+        isParentNode: kind === 'branchNode' || kind === 'workflowNode' || kind === 'arrayNode' || run.dynamic,
+        specNodeId: run.spec.id,
+        isDynamic: run.dynamic,
+        isArray: kind === 'arrayNode',
+      },
+    });
+    return {
+      nodeExecution,
+      parentNodeId: run.parent?.key ?? run.dag.owner?.key ?? '',
+      state: encodeNodeState(run.state),
+    };
+  }
+
+  private nodeEvent(run: NodeRun): idl.event.NodeExecutionEvent {
+    const now = this.now();
+    const outputUri = run.memo.outputUri as string | undefined;
+    const parent = run.parent ?? run.dag.owner;
+    return create(idl.event.NodeExecutionEventSchema, {
+      id: { nodeId: run.key, executionId: this.executionId },
+      producerId: this.services.config.id,
+      phase: run.phase,
+      occurredAt: timestampFromMs(now.getTime()),
+      inputValue: run.spec.id === START ? { case: undefined } : { case: 'inputUri', value: this.paths(run).inputs },
+      outputResult:
+        run.phase === NP.SUCCEEDED && outputUri !== undefined
+          ? { case: 'outputUri', value: outputUri }
+          : run.error !== undefined && (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT)
+            ? { case: 'error', value: run.error }
+            : { case: undefined },
+      ...(parent === undefined ? {} : { parentNodeMetadata: { nodeId: parent.key } }),
+      retryGroup: String(run.state.a),
+      specNodeId: run.spec.id,
+      nodeName: run.spec.metadata?.name ?? run.spec.id,
+      isParent:
+        run.spec.target.case !== 'taskNode' &&
+        run.spec.target.case !== 'gateNode' &&
+        run.spec.target.case !== undefined,
+      isDynamic: run.dynamic,
+      isArray: run.spec.target.case === 'arrayNode',
+      reportedAt: timestampFromMs(now.getTime()),
+    });
+  }
+
+  private taskExecutionId(run: NodeRun, attempt: TaskAttempt): idl.core.TaskExecutionIdentifier {
+    return create(idl.core.TaskExecutionIdentifierSchema, {
+      taskId: attempt.template.id,
+      nodeExecutionId: { nodeId: run.key, executionId: this.executionId },
+      retryAttempt: attempt.attempt,
+    });
+  }
+
+  private taskEvent(run: NodeRun, attempt: TaskAttempt): idl.event.TaskExecutionEvent {
+    const now = this.now();
+    const paths = this.services.data.nodePaths(this.executionId, run.key, attempt.attempt);
+    return create(idl.event.TaskExecutionEventSchema, {
+      taskId: attempt.template.id,
+      parentNodeExecutionId: { nodeId: run.key, executionId: this.executionId },
+      retryAttempt: attempt.attempt,
+      phase: attempt.phase,
+      producerId: this.services.config.id,
+      logs: [...attempt.logs],
+      occurredAt: timestampFromMs(now.getTime()),
+      inputValue: { case: 'inputUri', value: paths.inputs },
+      outputResult:
+        attempt.outputUri !== undefined
+          ? { case: 'outputUri', value: attempt.outputUri }
+          : attempt.error !== undefined
+            ? { case: 'error', value: attempt.error }
+            : { case: undefined },
+      phaseVersion: attempt.phaseVersion,
+      reason: attempt.reason,
+      taskType: attempt.template.type,
+      metadata: {
+        generatedName: attempt.generatedName,
+        externalResources: [...attempt.externalResources],
+        pluginIdentifier: attempt.pluginId,
+      },
+      reportedAt: timestampFromMs(now.getTime()),
+    });
+  }
+
+  private taskRecord(run: NodeRun, attempt: TaskAttempt): Omit<TaskExecutionRecord, 'revision'> {
+    const now = this.now().getTime();
+    const terminal =
+      attempt.phase === idl.core.TaskExecution_Phase.SUCCEEDED ||
+      attempt.phase === idl.core.TaskExecution_Phase.FAILED ||
+      attempt.phase === idl.core.TaskExecution_Phase.ABORTED;
+    const paths = this.services.data.nodePaths(this.executionId, run.key, attempt.attempt);
+    return {
+      taskExecution: create(idl.admin.TaskExecutionSchema, {
+        id: this.taskExecutionId(run, attempt),
+        inputUri: paths.inputs,
+        closure: {
+          phase: attempt.phase,
+          logs: [...attempt.logs],
+          startedAt: timestampFromMs(attempt.startedAt),
+          createdAt: timestampFromMs(attempt.startedAt),
+          updatedAt: timestampFromMs(now),
+          ...(terminal ? { duration: durationFromMs(now - attempt.startedAt) } : {}),
+          outputResult:
+            attempt.outputUri !== undefined
+              ? { case: 'outputUri', value: attempt.outputUri }
+              : attempt.error !== undefined
+                ? { case: 'error', value: attempt.error }
+                : { case: undefined },
+          reason: attempt.reason,
+          taskType: attempt.template.type,
+          metadata: {
+            generatedName: attempt.generatedName,
+            externalResources: [...attempt.externalResources],
+            pluginIdentifier: attempt.pluginId,
+          },
+          ...(attempt.customInfo === undefined ? {} : { customInfo: attempt.customInfo }),
+          eventVersion: 1,
+        },
+        isParent: run.dynamic,
+      }),
+    };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing !== undefined) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.flushing !== undefined) return;
+      this.flushing = this.flushAll().finally(() => {
+        this.flushing = undefined;
+        // Work staged between the last round and now would otherwise wait for the next stage.
+        if (this.hasPending() && !this.stopped) this.scheduleFlush();
+      });
+    });
+  }
+
+  private hasPending(): boolean {
+    return (
+      this.dirtyNodes.size > 0 ||
+      this.dirtyTasks.size > 0 ||
+      this.events.length > 0 ||
+      this.execDirty ||
+      this.continuations.length > 0
+    );
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.hasPending()) {
+      const nodes = [...this.dirtyNodes];
+      this.dirtyNodes.clear();
+      const tasks = [...this.dirtyTasks];
+      this.dirtyTasks.clear();
+      const events = this.events;
+      this.events = [];
+      const exec = this.execDirty;
+      this.execDirty = false;
+      const continuations = this.continuations;
+      this.continuations = [];
+      if (nodes.length > 0 || tasks.length > 0 || events.length > 0 || exec) {
+        const nodeRows: Guarded<NodeExecutionRecord>[] = nodes.map((run) => ({
+          record: this.nodeRecord(run),
+          expectedRevision: run.revision,
+        }));
+        const taskRows: Guarded<TaskExecutionRecord>[] = tasks.map(([attempt, run]) => ({
+          record: this.taskRecord(run, attempt),
+          expectedRevision: attempt.revision,
+        }));
+        const started = performance.now();
+        let attemptNo = 0;
+        for (;;) {
+          try {
+            const result = await this.services.store.commit({
+              ...(exec
+                ? { execution: { record: { execution: this.execution }, expectedRevision: this.revision } }
+                : {}),
+              nodeExecutions: nodeRows,
+              taskExecutions: taskRows,
+              events,
+            });
+            if (result.execution !== undefined) this.revision = result.execution.revision;
+            result.nodeExecutions.forEach((row, i) => (nodes[i]!.revision = row.revision));
+            result.taskExecutions.forEach((row, i) => (tasks[i]![0].revision = row.revision));
+            break;
+          } catch (error) {
+            if (isFlyteError(error, 'UNAVAILABLE') && attemptNo < 8 && !this.stopped) {
+              attemptNo++;
+              await this.services.clock.sleep(Math.min(5_000, 50 * 2 ** attemptNo)).catch(() => undefined);
+              continue;
+            }
+            this.fatalCommit(error);
+            return;
+          }
+        }
+        this.services.metrics.transition(this, performance.now() - started, nodes.length + tasks.length);
+        if (events.length > 0) this.hooks.emit(events, this);
+      }
+      for (const fn of continuations) fn();
+    }
+  }
+
+  private fatalCommit(error: unknown): void {
+    this.services.warn(`execution ${this.executionId.name}: commit failed, the runner stops`, error);
+    this.stopped = true;
+    this.finish();
+  }
+}
+
+/** URI of an execution's inputs. */
+export function executionInputsUri(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier): string {
+  return `${executionDir(metadataPrefix, id)}/inputs.pb`;
+}
+
+/** Directory of an execution's metadata. */
+export function executionDir(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier): string {
+  return `${metadataPrefix.replace(/\/+$/, '')}/${id.project}/${id.domain}/${id.name}`;
+}
+
+/** URI of a signal's value. */
+export function signalUri(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier, signalId: string): string {
+  return `${executionDir(metadataPrefix, id)}/signals/${signalId}.pb`;
+}
+
+function nodeTimeoutMs(spec: idl.core.Node): number | undefined {
+  const timeout = spec.metadata?.timeout;
+  if (timeout === undefined) return undefined;
+  const ms = Number(timeout.seconds) * 1000 + timeout.nanos / 1e6;
+  return ms > 0 ? ms : undefined;
+}
+
+function retriesOf(run: NodeRun): number {
+  const own = run.spec.metadata?.retries?.retries ?? 0;
+  if (own > 0) return own;
+  return run.task?.template.metadata?.retries?.retries ?? (run.memo.retries as number | undefined) ?? 0;
+}
