@@ -9,7 +9,9 @@ import type {
   Scheduler,
   SecretProvider,
   Store,
+  TaskDefinition,
   TaskPlugin,
+  TypeMap,
 } from '@flyte-ts/core';
 
 /** Engine settings (all optional). */
@@ -51,6 +53,12 @@ export interface EngineOptions {
   readonly blob: BlobStore;
   /** Memoization of cached tasks (without one, cached tasks always run). */
   readonly catalog?: Catalog;
+  /**
+   * Task definitions (`task()`, `dynamic()`) whose functions this engine runs in-process. Tasks registered
+   * through `engine.register` are added automatically; pass them here too when a new process resumes
+   * executions registered by another.
+   */
+  readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
   /** Task plugins; the function-task plugin is added when none handles its task type. */
   readonly plugins?: readonly TaskPlugin[];
   /** Quota tokens for plugins (default: an unlimited in-process manager). */

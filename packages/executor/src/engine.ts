@@ -137,6 +137,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const plugins = [...(options.plugins ?? [])];
     const given = plugins.find((p): p is FunctionTaskPlugin => p instanceof FunctionTaskPlugin);
     this.functions = given ?? new FunctionTaskPlugin();
+    this.functions.add(...(options.tasks ?? []));
     if (given === undefined && !plugins.some((p) => p.taskTypes.includes(this.functions.taskTypes[0]!))) {
       plugins.push(this.functions);
     }

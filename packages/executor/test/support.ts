@@ -1,5 +1,5 @@
 // Test support: an engine on the in-memory adapters, with a manual clock when a test drives time.
-import { idl, type Clock, type TaskPlugin } from '@flyte-ts/core';
+import { idl, type Clock, type TaskDefinition, type TaskPlugin, type TypeMap } from '@flyte-ts/core';
 import { createEngine, type Engine, type EngineConfig } from '@flyte-ts/executor';
 import { MemoryBlobStore, MemoryCatalog, MemoryStore } from '@flyte-ts/store-memory';
 
@@ -21,6 +21,7 @@ export async function startEngine(
     readonly clock?: Clock;
     readonly plugins?: readonly TaskPlugin[];
     readonly config?: EngineConfig;
+    readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
   } = {},
 ): Promise<TestEngine> {
   const store = options.store ?? new MemoryStore();
@@ -32,6 +33,7 @@ export async function startEngine(
     catalog,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+    ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
     config: { retryBackoff: { baseMs: 0, maxMs: 0 }, ...options.config },
   });
   await engine.start();

@@ -201,7 +201,9 @@ export class ExecutionRunner implements Runtime {
   async inputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
     if (run.inputs !== undefined) return run.inputs;
     if (run.spec.id === START) return run.dag.inputs;
-    run.inputs = await this.services.data.readLiteralMap(this.paths(run).inputs, { signal: this.lifetime.signal });
+    // Inputs are resolved once, when the node starts (attempt 0); later attempts get a copy.
+    const uri = this.services.data.nodePaths(this.executionId, run.key, 0).inputs;
+    run.inputs = await this.services.data.readLiteralMap(uri, { signal: this.lifetime.signal });
     return run.inputs;
   }
 
@@ -237,7 +239,8 @@ export class ExecutionRunner implements Runtime {
 
   stageTask(run: NodeRun): void {
     const attempt = run.task;
-    if (attempt === undefined) return;
+    // An attempt of a node that has ended (aborted while a handle was in flight) is not reported again.
+    if (attempt === undefined || isTerminalNodePhase(run.phase)) return;
     this.dirtyTasks.set(attempt, run);
     this.events.push({ kind: 'task', event: this.taskEvent(run, attempt) });
     this.scheduleFlush();
@@ -533,6 +536,7 @@ export class ExecutionRunner implements Runtime {
         return;
       }
       if (run.spec.id !== START && run.spec.id !== END) {
+        if (await this.recover(run)) return;
         await this.services.data.writeLiteralMap(this.paths(run).inputs, run.inputs, { signal: this.lifetime.signal });
       }
       run.state.t0 = nowMs;
@@ -550,6 +554,8 @@ export class ExecutionRunner implements Runtime {
       }
       delete run.state.retryAt;
       run.state.ta = nowMs;
+      const inputs = await this.inputsOf(run);
+      await this.services.data.writeLiteralMap(this.paths(run).inputs, inputs, { signal: this.lifetime.signal });
     }
     const timeoutMs = nodeTimeoutMs(run.spec);
     if (timeoutMs !== undefined && run.state.t0 !== undefined && nowMs - run.state.t0 >= timeoutMs) {
@@ -566,6 +572,34 @@ export class ExecutionRunner implements Runtime {
     }
     if (this.aborting !== undefined || this.stopped || isTerminalNodePhase(run.phase)) return;
     this.apply(run, transition, timeoutMs);
+  }
+
+  /**
+   * In a recovery, a node that succeeded in the execution recovered from is not run again: its outputs are
+   * copied and it is RECOVERED.
+   */
+  private async recover(run: NodeRun): Promise<boolean> {
+    const metadata = this.execution.spec?.metadata;
+    const from = metadata?.referenceExecution;
+    if (metadata?.mode !== idl.admin.ExecutionMetadata_ExecutionMode.RECOVERED || from === undefined) return false;
+    const original = await this.services.store.getNodeExecution(
+      create(idl.core.NodeExecutionIdentifierSchema, { nodeId: run.key, executionId: from }),
+    );
+    const closure = original?.nodeExecution.closure;
+    if (closure === undefined || (closure.phase !== NP.SUCCEEDED && closure.phase !== NP.RECOVERED)) return false;
+    if (closure.outputResult.case !== 'outputUri') return false;
+    const outputs = await this.services.data.readLiteralMap(closure.outputResult.value);
+    const paths = this.paths(run);
+    await this.services.data.writeLiteralMap(paths.inputs, run.inputs ?? create(idl.core.LiteralMapSchema));
+    await this.services.data.writeLiteralMap(paths.outputs, outputs);
+    run.outputs = outputs;
+    run.memo.outputUri = paths.outputs;
+    run.state.t0 = this.now().getTime();
+    run.createdAt = run.state.t0;
+    this.releaseSlot(run);
+    this.setNodePhase(run, NP.RECOVERED);
+    this.afterCommit(() => this.onTerminal(run));
+    return true;
   }
 
   private apply(run: NodeRun, transition: Transition, timeoutMs: number | undefined): void {
@@ -943,7 +977,8 @@ export class ExecutionRunner implements Runtime {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.flushing !== undefined) return;
+      // A stopped runner writes nothing more: what it staged is redone by whoever resumes the execution.
+      if (this.flushing !== undefined || this.stopped) return;
       this.flushing = this.flushAll().finally(() => {
         this.flushing = undefined;
         // Work staged between the last round and now would otherwise wait for the next stage.
@@ -963,7 +998,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private async flushAll(): Promise<void> {
-    while (this.hasPending()) {
+    while (this.hasPending() && !this.stopped) {
       const nodes = [...this.dirtyNodes];
       this.dirtyNodes.clear();
       const tasks = [...this.dirtyTasks];

@@ -155,6 +155,7 @@ export const taskHandler: NodeHandler = {
     }
 
     const ctx = contextFor(run, rt, template, attempt, state, plugin);
+    run.memo.pluginCalled = true;
     let result: PluginTransition;
     try {
       result = (await rt.services.handleQueue.add(() => plugin.handle(ctx))) as PluginTransition;
@@ -164,6 +165,8 @@ export const taskHandler: NodeHandler = {
         error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
       };
     }
+    // Aborted meanwhile (execution terminated, engine stopped): the abort path reports the attempt.
+    if (ctx.signal.aborted) return { phase: 'running' };
     let changed = state.s !== true;
     state.s = true;
     if (result.state !== undefined) {
@@ -246,7 +249,14 @@ export const taskHandler: NodeHandler = {
       return { phase: 'failed', failure };
     }
 
-    // Still running.
+    // Still running. The owner of a cache reservation keeps it alive while the task runs.
+    let heartbeat: number | undefined;
+    if (key !== undefined && state.r === true) {
+      heartbeat = rt.services.config.cacheReservationHeartbeatMs;
+      await catalog!
+        .getOrExtendReservation(key, attemptName(rt.executionId, run.key, 0), { heartbeatMs: heartbeat, now: rt.now() })
+        .catch((e: unknown) => rt.services.warn(`extending the cache reservation of ${run.key}`, e));
+    }
     if (phase !== attempt.phase) {
       attempt.phase = phase;
       attempt.phaseVersion = 0;
@@ -260,6 +270,7 @@ export const taskHandler: NodeHandler = {
       rt.stage(run);
     }
     let recheckAfterMs = nextPoll(rt, state, result.checkAgainAfterMs);
+    if (heartbeat !== undefined) recheckAfterMs = Math.min(recheckAfterMs, heartbeat / 2);
     if (timeoutMs !== undefined) {
       recheckAfterMs = Math.min(recheckAfterMs, Math.max(0, attemptStarted + timeoutMs - rt.now().getTime()));
     }
@@ -268,8 +279,8 @@ export const taskHandler: NodeHandler = {
 
   async abort(run, rt, reason) {
     if (run.dynamic) return;
-    const state = run.kindState<TaskState>();
-    if (state?.s !== true) return;
+    const state = run.kindState<TaskState>() ?? {};
+    if (state.s !== true && run.memo.pluginCalled !== true) return;
     const template = taskTemplateOf(run);
     const plugin = rt.services.plugins.find(template.type);
     if (plugin === undefined) return;
