@@ -20,7 +20,7 @@ import { handlerFor } from '../nodes/index.js';
 import type { Runtime, Transition } from '../nodes/handler.js';
 import { resolveBindings } from './bindings.js';
 import { Dag, indexClosure, type ClosureIndex } from './dag.js';
-import { executionError, failureFrom, NodeFailure } from './failure.js';
+import { executionError, failureFrom, NodeFailure, TIMEOUT_CODE } from './failure.js';
 import {
   decodeNodeState,
   encodeNodeState,
@@ -557,7 +557,8 @@ export class ExecutionRunner implements Runtime {
       const inputs = await this.inputsOf(run);
       await this.services.data.writeLiteralMap(this.paths(run).inputs, inputs, { signal: this.lifetime.signal });
     }
-    const timeoutMs = nodeTimeoutMs(run.spec);
+    // Task nodes time out per attempt in their handler (and retry); other nodes time out here, for good.
+    const timeoutMs = handler.executable ? undefined : nodeTimeoutMs(run.spec);
     if (timeoutMs !== undefined && run.state.t0 !== undefined && nowMs - run.state.t0 >= timeoutMs) {
       await this.abortOne(run, `node timed out after ${timeoutMs} ms`, NP.TIMED_OUT);
       run.dag.failure ??= run.error;
@@ -667,7 +668,7 @@ export class ExecutionRunner implements Runtime {
     }
     run.error = executionError(failure, this.now());
     this.releaseSlot(run);
-    this.setNodePhase(run, NP.FAILED);
+    this.setNodePhase(run, failure.code === TIMEOUT_CODE ? NP.TIMED_OUT : NP.FAILED);
     this.afterCommit(() => this.onTerminal(run));
   }
 

@@ -2,6 +2,9 @@
 import { create } from '@bufbuild/protobuf';
 import { idl, timestampFromMs } from '@flyte-ts/core';
 
+/** Error code of an attempt that exceeded its timeout. */
+export const TIMEOUT_CODE = 'TimeoutExceeded';
+
 /** Who is to blame for a failure: it decides which retry budget it counts against. */
 export type FailureKind = 'user' | 'system';
 

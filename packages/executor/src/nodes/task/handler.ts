@@ -11,7 +11,7 @@ import {
   type TaskContext,
   type TaskPlugin,
 } from '@flyte-ts/core';
-import { failureFrom, executionError, NodeFailure } from '../../runtime/failure.js';
+import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../runtime/failure.js';
 import { attemptName } from '../../runtime/names.js';
 import type { NodeRun, TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
@@ -143,13 +143,13 @@ export const taskHandler: NodeHandler = {
     const attempt = await ensureAttempt(run, rt, template, plugin);
 
     // The attempt's own deadline (TaskMetadata.timeout): abort it and retry as a user failure.
-    const timeoutMs = msOf(template.metadata?.timeout);
+    const timeoutMs = minDefined(msOf(template.metadata?.timeout), msOf(run.spec.metadata?.timeout));
     const attemptStarted = run.state.ta ?? attempt.startedAt;
     if (timeoutMs !== undefined && rt.now().getTime() - attemptStarted >= timeoutMs && state.s === true) {
       const ctx = contextFor(run, rt, template, attempt, state, plugin);
       await plugin.abort(ctx, 'timeout').catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
       await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
-      const failure = new NodeFailure('TimeoutExceeded', `task attempt timed out after ${timeoutMs} ms`, 'user', true);
+      const failure = new NodeFailure(TIMEOUT_CODE, `task attempt timed out after ${timeoutMs} ms`, 'user', true);
       endAttempt(run, rt, attempt, TP.FAILED, failure);
       return { phase: 'failed', failure };
     }
@@ -453,6 +453,10 @@ function msOf(duration: idl.wkt.Duration | undefined): number | undefined {
   if (duration === undefined) return undefined;
   const ms = Number(duration.seconds) * 1000 + duration.nanos / 1e6;
   return ms > 0 ? ms : undefined;
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
 function errorMessage(error: unknown): string {
