@@ -202,7 +202,7 @@ export class ExecutionRunner implements Runtime {
     if (run.inputs !== undefined) return run.inputs;
     if (run.spec.id === START) return run.dag.inputs;
     // Inputs are resolved once, when the node starts (attempt 0); later attempts get a copy.
-    const uri = this.services.data.nodePaths(this.executionId, run.key, 0).inputs;
+    const uri = this.pathsOf(run, 0).inputs;
     run.inputs = await this.services.data.readLiteralMap(uri, { signal: this.lifetime.signal });
     return run.inputs;
   }
@@ -219,17 +219,30 @@ export class ExecutionRunner implements Runtime {
   }
 
   paths(run: NodeRun): NodeDataPaths {
-    return this.services.data.nodePaths(this.executionId, run.key, run.state.a);
+    return this.pathsOf(run, run.state.a);
+  }
+
+  /** Data paths of an attempt, computed once per attempt (they are asked for at every transition). */
+  private pathsOf(run: NodeRun, attempt: number): NodeDataPaths {
+    const cached = run.memo.paths as { attempt: number; paths: NodeDataPaths } | undefined;
+    if (cached?.attempt === attempt) return cached.paths;
+    const paths = this.services.data.nodePaths(this.executionId, run.key, attempt);
+    if (attempt === run.state.a) run.memo.paths = { attempt, paths };
+    return paths;
   }
 
   rawOutputPrefix(run: NodeRun): string {
-    const prefix = this.execution.spec?.rawOutputDataConfig?.outputLocationPrefix;
-    return this.services.data.rawOutputPath(
+    const cached = run.memo.raw as { attempt: number; prefix: string } | undefined;
+    if (cached?.attempt === run.state.a) return cached.prefix;
+    const custom = this.execution.spec?.rawOutputDataConfig?.outputLocationPrefix;
+    const prefix = this.services.data.rawOutputPath(
       this.executionId,
       run.key,
       run.state.a,
-      prefix === undefined || prefix === '' ? undefined : prefix,
+      custom === undefined || custom === '' ? undefined : custom,
     );
+    run.memo.raw = { attempt: run.state.a, prefix };
+    return prefix;
   }
 
   stage(run: NodeRun): void {
@@ -906,7 +919,7 @@ export class ExecutionRunner implements Runtime {
 
   private taskEvent(run: NodeRun, attempt: TaskAttempt): idl.event.TaskExecutionEvent {
     const now = this.now();
-    const paths = this.services.data.nodePaths(this.executionId, run.key, attempt.attempt);
+    const paths = this.pathsOf(run, attempt.attempt);
     return create(idl.event.TaskExecutionEventSchema, {
       taskId: attempt.template.id,
       parentNodeExecutionId: { nodeId: run.key, executionId: this.executionId },
@@ -940,7 +953,7 @@ export class ExecutionRunner implements Runtime {
       attempt.phase === idl.core.TaskExecution_Phase.SUCCEEDED ||
       attempt.phase === idl.core.TaskExecution_Phase.FAILED ||
       attempt.phase === idl.core.TaskExecution_Phase.ABORTED;
-    const paths = this.services.data.nodePaths(this.executionId, run.key, attempt.attempt);
+    const paths = this.pathsOf(run, attempt.attempt);
     return {
       taskExecution: create(idl.admin.TaskExecutionSchema, {
         id: this.taskExecutionId(run, attempt),
