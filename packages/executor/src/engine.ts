@@ -287,10 +287,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (entity.kind === 'workflow') {
           for (const d of entity.dependencies()) visit(d, seen);
           // The workflow's own default launch plan carries its defaults.
-          const own = serialize([defaultLaunchPlanOf(entity)], settings).launchPlans.find(
-            (lp) => lp.id?.name === entity.name,
-          );
-          if (own !== undefined) defaults.set(entity.name, own);
+          defaults.set(entity.name, defaultLaunchPlanOf(entity, settings));
         }
         if (entity.kind === 'launchplan' && entity.workflow !== undefined) visit(entity.workflow, seen);
       };
@@ -873,8 +870,12 @@ function allNodes(spec: idl.admin.WorkflowSpec): idl.core.Node[] {
 }
 
 /** A launch plan named after the workflow, with the workflow's defaults (what flytekit registers). */
-function defaultLaunchPlanOf(workflow: WorkflowLike): Entity {
-  return dslLaunchPlan(workflow);
+function defaultLaunchPlanOf(
+  workflow: WorkflowLike,
+  settings: SerializationSettings | undefined,
+): idl.admin.LaunchPlan {
+  const lp = dslLaunchPlan(workflow) as unknown as { toLaunchPlan(s: SerializationSettings): idl.admin.LaunchPlan };
+  return lp.toLaunchPlan(settings ?? {});
 }
 
 function singleTaskWorkflow(id: idl.core.Identifier, task: idl.core.TaskTemplate): idl.admin.WorkflowSpec {

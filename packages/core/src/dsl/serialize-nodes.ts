@@ -119,13 +119,14 @@ function upstreamIds(node: BuilderNode): string[] {
   const promises: OutputPromise<unknown, string>[] = [];
   if (node.target.kind === 'branch') promises.push(...node.target.branch.conditionPromises);
   else for (const value of node.inputs.values()) promisesOf(value, promises);
-  const ids: string[] = [];
+  // A set keeps this linear: a fan-in node may depend on 100,000 nodes.
+  const ids = new Set<string>();
   for (const promise of promises) {
     const producer = promiseNode(promise);
-    if (producer !== undefined && !ids.includes(producer.id)) ids.push(producer.id);
+    if (producer !== undefined) ids.add(producer.id);
   }
-  for (const before of node.after) if (!ids.includes(before.id)) ids.push(before.id);
-  return ids;
+  for (const before of node.after) ids.add(before.id);
+  return [...ids];
 }
 
 /**
