@@ -1,87 +1,73 @@
-// `npm run demo`: builds the example pipeline, serializes it the way registration will consume it, compiles it
-// with Flyte's semantics, and runs its tasks locally through Flyte literals. (The engine that runs whole
-// workflows arrives with @flyte-ts/executor.)
+// `npm run demo`: the Quickstart end to end. Serializes and compiles `wf` the way registration does (written
+// to .flyte/package), runs it on an engine over the in-memory adapters, prints a timeline of its nodes and
+// its outputs, then runs it again to show the cached tasks answered from the cache.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { toJsonString } from '@bufbuild/protobuf';
 import { compilePackage } from '@flyte-ts/compiler';
-import { describeLiteralType, formatIdentifier, idl, serialize } from '@flyte-ts/core';
-import { measure, nightly, summarize, tokenize, wordStats } from './word-stats.js';
+import { describeLiteralType, idl, msFromTimestamp, serialize } from '@flyte-ts/core';
+import { settings, startMemoryEngine, type RunResult } from './engine.js';
+import { runQuickstart, wf } from './quickstart.js';
+import { formatTimeline, nodeTimeline } from './timeline.js';
 
-const settings = { project: 'flytesnacks', domain: 'development', version: 'demo' };
-const out = join(process.cwd(), '..', '.flyte', 'package');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const out = fileURLToPath(new URL('../../.flyte/package/', import.meta.url));
+const signature = (variables: { [name: string]: idl.core.Variable } = {}) =>
+  Object.entries(variables)
+    .map(([name, v]) => `${name}: ${describeLiteralType(v.type)}`)
+    .join(', ');
+
+// 1. What registration consumes: serialized specs, compiled with Flyte's semantics.
+const pkg = serialize([wf], settings);
+const compiled = compilePackage(pkg);
 mkdirSync(out, { recursive: true });
-
-console.log(
-  `Serializing ${wordStats.name} and everything it needs (${settings.project}/${settings.domain}, version ${settings.version})\n`,
-);
-const pkg = serialize([nightly], settings);
 for (const spec of pkg.tasks) {
-  const template = spec.template!;
-  const inputs = Object.entries(template.interface?.inputs?.variables ?? {}).map(
-    ([n, v]) => `${n}: ${describeLiteralType(v.type)}`,
-  );
-  const outputs = Object.entries(template.interface?.outputs?.variables ?? {}).map(
-    ([n, v]) => `${n}: ${describeLiteralType(v.type)}`,
-  );
-  console.log(`  task      ${formatIdentifier(template.id)}  (${inputs.join(', ')}) -> (${outputs.join(', ')})`);
-  writeFileSync(
-    join(out, `task.${template.id!.name}.json`),
-    toJsonString(idl.admin.TaskSpecSchema, spec, { prettySpaces: 2 }),
-  );
+  const file = `${out}task.${spec.template!.id!.name}.json`;
+  writeFileSync(file, toJsonString(idl.admin.TaskSpecSchema, spec, { prettySpaces: 2 }));
 }
 for (const spec of pkg.workflows) {
-  const template = spec.template!;
-  console.log(
-    `  workflow  ${formatIdentifier(template.id)}  nodes: ${template.nodes.map((n) => `${n.id}:${n.target.case}`).join(' ')}`,
-  );
-  writeFileSync(
-    join(out, `workflow.${template.id!.name}.json`),
-    toJsonString(idl.admin.WorkflowSpecSchema, spec, { prettySpaces: 2 }),
-  );
+  const file = `${out}workflow.${spec.template!.id!.name}.json`;
+  writeFileSync(file, toJsonString(idl.admin.WorkflowSpecSchema, spec, { prettySpaces: 2 }));
 }
-for (const lp of pkg.launchPlans) {
-  const schedule = lp.spec?.entityMetadata?.schedule?.ScheduleExpression;
-  console.log(
-    `  launch plan ${formatIdentifier(lp.id)}  schedule: ${schedule?.case === 'cronSchedule' ? schedule.value.schedule : 'none'}`,
-  );
-  writeFileSync(
-    join(out, `launch_plan.${lp.id!.name}.json`),
-    toJsonString(idl.admin.LaunchPlanSchema, lp, { prettySpaces: 2 }),
-  );
-}
-console.log(`\nWrote ${pkg.tasks.length + pkg.workflows.length + pkg.launchPlans.length} entities to ${out}\n`);
-
-console.log('The workflow template:');
-console.log(toJsonString(idl.core.WorkflowTemplateSchema, wordStats.template(settings), { prettySpaces: 2 }));
-
-// Compile everything as registration will: interfaces, bindings and types checked, start/end nodes added.
-const compiled = compilePackage(pkg);
 for (const { closure } of compiled.workflows) {
-  const primary = closure.primary!;
-  console.log(
-    `\nCompiled ${primary.template!.id!.name}: ${primary.template!.nodes.length} nodes, ${closure.tasks.length} tasks`,
-  );
-  for (const [node, { ids }] of Object.entries(primary.connections!.downstream).sort(([a], [b]) =>
-    a.localeCompare(b),
-  )) {
-    console.log(`  ${node.padEnd(10)} -> ${ids.join(', ')}`);
-  }
-  for (const [node, { ids }] of Object.entries(primary.connections!.upstream)) {
-    if (node.includes('-') && node !== 'end-node' && node !== 'start-node')
-      console.log(`  ${node.padEnd(10)} (branch case) waits for ${ids.join(', ')}`);
-  }
-  writeFileSync(
-    join(out, `compiled.${primary.template!.id!.name}.json`),
-    toJsonString(idl.core.CompiledWorkflowClosureSchema, closure, { prettySpaces: 2 }),
-  );
+  const file = `${out}compiled.${closure.primary!.template!.id!.name}.json`;
+  writeFileSync(file, toJsonString(idl.core.CompiledWorkflowClosureSchema, closure, { prettySpaces: 2 }));
+}
+const primary = compiled.workflows[0]!.closure.primary!;
+const { interface: signatureOf, nodes } = primary.template!;
+console.log(
+  `${wf.name}(${signature(signatureOf?.inputs?.variables)}) -> (${signature(signatureOf?.outputs?.variables)})`,
+);
+console.log(
+  `Serialized and compiled: ${pkg.tasks.length} tasks, ${nodes.length} nodes; written to ${relative(root, out)}/`,
+);
+const downstream = Object.entries(primary.connections!.downstream);
+for (const [node, { ids }] of downstream.sort(([a], [b]) =>
+  a === 'start-node' ? -1 : b === 'start-node' ? 1 : a.localeCompare(b),
+)) {
+  console.log(`  ${node.padEnd(10)} -> ${ids.join(', ')}`);
 }
 
-console.log('\nRunning the tasks locally (inputs and outputs go through Flyte literals):');
-const text = 'Flyte semantics, embedded in TypeScript: typed tasks, compiled workflows.';
-const { words } = await tokenize.run({ text });
-console.log(`  tokenize  -> ${words.length} words: ${words.join(' ')}`);
-const lengths = await Promise.all(words.map(async (word) => (await measure.run({ word })).length));
-console.log(`  measure   -> ${lengths.join(', ')}`);
-const summary = await summarize.run({ lengths });
-console.log(`  summarize -> total ${summary.total}, longest ${summary.longest}`);
+// 2. Run it on an engine, twice with the same seed: the second run reads the cached tasks' results.
+const engine = await startMemoryEngine();
+try {
+  for (const [name, title] of [
+    ['quickstart-1', 'Run 1: wf(n=500, mean=42, sigma=2, seed=7)'],
+    ['quickstart-2', 'Run 2: the same inputs again (mean_of and std_of are cached)'],
+  ] as const) {
+    const result = await runQuickstart(engine, { name, seed: 7 });
+    console.log(`\n${title}: ${result.phase} in ${elapsed(result)} ms`);
+    for (const line of formatTimeline(await nodeTimeline(engine, result.id))) console.log(`  ${line}`);
+    const { mean, std } = result.outputs ?? { mean: NaN, std: NaN };
+    console.log(`  outputs: mean = ${mean.toFixed(3)}, std = ${std.toFixed(3)}`);
+  }
+} finally {
+  await engine.stop();
+}
+
+function elapsed(result: RunResult<typeof wf.outputs>): number {
+  const closure = result.execution.closure;
+  if (closure?.createdAt === undefined || closure.updatedAt === undefined) return 0;
+  return msFromTimestamp(closure.updatedAt) - msFromTimestamp(closure.createdAt);
+}

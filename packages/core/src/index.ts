@@ -40,6 +40,7 @@ export type {
   AnyFlyteType,
   Bindable,
   BindingShapeOf,
+  Empty,
   FlyteType,
   InputOf,
   InputsOf,
