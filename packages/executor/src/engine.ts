@@ -715,19 +715,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** Launches the same launch plan with the same inputs again, under a new name. */
-  async relaunchExecution(id: idl.core.WorkflowExecutionIdentifier, options: { readonly name?: string } = {}) {
-    const record = await this.mustGetExecution(id);
-    const inputs = await this.getExecutionInputs(id);
-    const spec = record.execution.spec!;
-    return this.launch(
-      {
-        launchPlan: spec.launchPlan!,
-        project: id.project,
-        domain: id.domain,
-        ...(options.name === undefined ? {} : { name: options.name }),
-      },
-      { mode: Mode.RELAUNCH, reference: id, inputs },
-    );
+  async relaunchExecution(
+    id: idl.core.WorkflowExecutionIdentifier,
+    options: { readonly name?: string } = {},
+  ): Promise<idl.admin.Execution> {
+    return this.launchAgain(await this.mustGetExecution(id), options.name, Mode.RELAUNCH);
   }
 
   /**
@@ -735,23 +727,35 @@ export class Engine extends EventEmitter<EngineEvents> {
    * running the rest.
    * @throws {ExecutorError} `INVALID_STATE` unless the execution has ended
    */
-  async recoverExecution(id: idl.core.WorkflowExecutionIdentifier, options: { readonly name?: string } = {}) {
+  async recoverExecution(
+    id: idl.core.WorkflowExecutionIdentifier,
+    options: { readonly name?: string } = {},
+  ): Promise<idl.admin.Execution> {
     const record = await this.mustGetExecution(id);
     if (!isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
       throw new ExecutorError('INVALID_STATE', `execution ${formatExecutionId(id)} is still running`, {
         id: formatExecutionId(id),
       });
     }
+    return this.launchAgain(record, options.name, Mode.RECOVERED);
+  }
+
+  /** A new execution of the launch plan and inputs of `record`, referring to it. */
+  private async launchAgain(
+    record: ExecutionRecord,
+    name: string | undefined,
+    mode: idl.admin.ExecutionMetadata_ExecutionMode,
+  ): Promise<idl.admin.Execution> {
+    const id = record.execution.id!;
     const inputs = await this.getExecutionInputs(id);
-    const spec = record.execution.spec!;
     return this.launch(
       {
-        launchPlan: spec.launchPlan!,
+        launchPlan: record.execution.spec!.launchPlan!,
         project: id.project,
         domain: id.domain,
-        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(name === undefined ? {} : { name }),
       },
-      { mode: Mode.RECOVERED, reference: id, inputs },
+      { mode, reference: id, inputs },
     );
   }
 

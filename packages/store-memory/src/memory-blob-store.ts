@@ -29,7 +29,7 @@ interface StoredObject {
 }
 
 /**
- * The BlobStore port in memory: any `mem://<bucket>/<key>` URI. Buckets need no creation. Not durable: use it in
+ * The BlobStore port in memory: every `mem://<bucket>/<key>` URI. Buckets need no creation. Not durable: use it in
  * tests, examples and single-process apps.
  */
 export class MemoryBlobStore implements BlobStore {

@@ -929,20 +929,11 @@ export class ExecutionRunner implements Runtime {
       logs: [...attempt.logs],
       occurredAt: timestampFromMs(now.getTime()),
       inputValue: { case: 'inputUri', value: paths.inputs },
-      outputResult:
-        attempt.outputUri !== undefined
-          ? { case: 'outputUri', value: attempt.outputUri }
-          : attempt.error !== undefined
-            ? { case: 'error', value: attempt.error }
-            : { case: undefined },
+      outputResult: attemptResult(attempt),
       phaseVersion: attempt.phaseVersion,
       reason: attempt.reason,
       taskType: attempt.template.type,
-      metadata: {
-        generatedName: attempt.generatedName,
-        externalResources: [...attempt.externalResources],
-        pluginIdentifier: attempt.pluginId,
-      },
+      metadata: attemptMetadata(attempt),
       reportedAt: timestampFromMs(now.getTime()),
     });
   }
@@ -965,19 +956,10 @@ export class ExecutionRunner implements Runtime {
           createdAt: timestampFromMs(attempt.startedAt),
           updatedAt: timestampFromMs(now),
           ...(terminal ? { duration: durationFromMs(now - attempt.startedAt) } : {}),
-          outputResult:
-            attempt.outputUri !== undefined
-              ? { case: 'outputUri', value: attempt.outputUri }
-              : attempt.error !== undefined
-                ? { case: 'error', value: attempt.error }
-                : { case: undefined },
+          outputResult: attemptResult(attempt),
           reason: attempt.reason,
           taskType: attempt.template.type,
-          metadata: {
-            generatedName: attempt.generatedName,
-            externalResources: [...attempt.externalResources],
-            pluginIdentifier: attempt.pluginId,
-          },
+          metadata: attemptMetadata(attempt),
           ...(attempt.customInfo === undefined ? {} : { customInfo: attempt.customInfo }),
           eventVersion: 1,
         },
@@ -1085,6 +1067,27 @@ export function executionDir(metadataPrefix: string, id: idl.core.WorkflowExecut
 /** URI of a signal's value. */
 export function signalUri(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier, signalId: string): string {
   return `${executionDir(metadataPrefix, id)}/signals/${signalId}.pb`;
+}
+
+/** The output or error of a task attempt, as events and records carry it. */
+function attemptResult(
+  attempt: TaskAttempt,
+):
+  | { case: 'outputUri'; value: string }
+  | { case: 'error'; value: idl.core.ExecutionError }
+  | { case: undefined; value?: undefined } {
+  if (attempt.outputUri !== undefined) return { case: 'outputUri', value: attempt.outputUri };
+  if (attempt.error !== undefined) return { case: 'error', value: attempt.error };
+  return { case: undefined };
+}
+
+/** The plugin metadata of a task attempt. */
+function attemptMetadata(attempt: TaskAttempt): idl.event.TaskExecutionMetadata {
+  return create(idl.event.TaskExecutionMetadataSchema, {
+    generatedName: attempt.generatedName,
+    externalResources: [...attempt.externalResources],
+    pluginIdentifier: attempt.pluginId,
+  });
 }
 
 function nodeTimeoutMs(spec: idl.core.Node): number | undefined {
