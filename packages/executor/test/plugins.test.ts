@@ -1,0 +1,79 @@
+import { idl, t, task, workflow, type PluginTransition, type TaskContext, type TaskPlugin } from '@flyte-ts/core';
+import { describe, expect, it } from 'vitest';
+import { execId, phaseOf, settings, startEngine } from './support.js';
+
+/** A plugin that records what it is given and succeeds on its second call (an asynchronous plugin). */
+class RecordingPlugin implements TaskPlugin<{ calls: number }> {
+  readonly id = 'recording';
+  readonly taskTypes = ['recording'];
+  readonly seen: TaskContext<{ calls: number }>[] = [];
+  finalized = 0;
+
+  async handle(ctx: TaskContext<{ calls: number }>): Promise<PluginTransition<{ calls: number }>> {
+    this.seen.push(ctx);
+    const calls = (ctx.state?.calls ?? 0) + 1;
+    if (calls < 2) return { phase: 'running', state: { calls }, checkAgainAfterMs: 0 };
+    await ctx.outputs.write(await ctx.inputs.read());
+    return { phase: 'success', state: { calls } };
+  }
+
+  async abort(): Promise<void> {}
+
+  async finalize(): Promise<void> {
+    this.finalized++;
+  }
+}
+
+describe('task plugins', () => {
+  it('get the execution metadata, persisted plugin state and a stable generated name', async () => {
+    const plugin = new RecordingPlugin();
+    const remote = task(
+      {
+        name: 'plugins.remote',
+        inputs: { x: t.int() },
+        outputs: { x: t.int() },
+        taskType: 'recording',
+        interruptible: true,
+      },
+      () => {
+        throw new Error('runs in the plugin');
+      },
+    );
+    const wf = workflow({ name: 'plugins.wf', inputs: { x: t.int() }, outputs: { x: t.int() } }, ({ x }) => ({
+      x: remote({ x }).x,
+    }));
+    const { engine } = await startEngine({ plugins: [plugin] });
+    await engine.register([wf], settings);
+    await engine.createExecution({
+      workflow: wf.id(settings),
+      name: 'p1',
+      inputs: { x: 4 },
+      labels: { team: 'data' },
+      annotations: { note: 'hi' },
+      envs: { MODE: 'test' },
+    });
+    expect(phaseOf(await engine.waitForExecution(execId('p1')))).toBe('SUCCEEDED');
+    expect(plugin.seen).toHaveLength(2);
+    const [first, second] = plugin.seen;
+    expect(first!.state).toBeUndefined();
+    expect(second!.state).toEqual({ calls: 1 });
+    expect(second!.metadata.generatedName).toBe(first!.metadata.generatedName);
+    expect(first!.metadata.generatedName).toMatch(/^[a-z0-9-]{1,63}$/);
+    expect(first!.metadata).toMatchObject({
+      attempt: 0,
+      interruptible: true,
+      labels: { team: 'data' },
+      annotations: { note: 'hi' },
+      environment: { MODE: 'test' },
+    });
+    expect(first!.metadata.id.nodeExecutionId?.nodeId).toBe('n0');
+    expect(plugin.finalized).toBe(1);
+    const attempts = await engine.listTaskExecutions({
+      nodeId: 'n0',
+      executionId: execId('p1'),
+    } as idl.core.NodeExecutionIdentifier);
+    expect(attempts.items.map((a) => idl.core.TaskExecution_Phase[a.closure!.phase])).toEqual(['SUCCEEDED']);
+    expect(attempts.items[0]!.closure?.metadata?.pluginIdentifier).toBe('recording');
+    await engine.stop();
+  });
+});
