@@ -198,7 +198,9 @@ export const taskHandler: NodeHandler = {
     if (result.phase === 'success') {
       run.setKindState(state);
       const paths = rt.paths(run);
-      if (await hasDynamicSpec(rt, paths.futures)) {
+      // Outputs written through the context mean the task was not dynamic: no need to look for futures.pb (a
+      // round trip to the blob store per task). Tasks that write their own files are checked, as in Flyte.
+      if (run.outputs === undefined && (await hasDynamicSpec(rt, paths.futures))) {
         await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
         attempt.phase = TP.SUCCEEDED;
         attempt.phaseVersion = 0;
