@@ -62,6 +62,13 @@ export function dynamic<const I extends TypeMap = Empty, const O extends TypeMap
       },
     );
   }
+  if (config?.worker === true) {
+    throw new DefinitionError(
+      'INVALID_DEFINITION',
+      `dynamic task ${String(config.name)}: worker is not supported, the builder runs on the engine's thread`,
+      { id: config.name },
+    );
+  }
   const name = config.name;
   const expand = async (
     literals: LiteralMap,

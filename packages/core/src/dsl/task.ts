@@ -96,6 +96,12 @@ export interface TaskConfig<I extends TypeMap, O extends TypeMap> {
    * `import.meta.url` or a package subpath).
    */
   readonly module?: string;
+  /**
+   * Run the function in a worker thread of the engine's function-task plugin rather than on the engine's event
+   * loop: for CPU-bound tasks. The worker loads the task from `module` (required), which must export it. Inputs
+   * and outputs cross the thread boundary as LiteralMaps; aborting the attempt terminates its worker.
+   */
+  readonly worker?: boolean;
 }
 
 /** What a running task function may use. */
@@ -180,6 +186,13 @@ export function defineTask<I extends TypeMap, O extends TypeMap>(
     });
   }
   if (config.timeout !== undefined) parseDuration(config.timeout, `task ${name} timeout`);
+  if (config.worker === true && (typeof config.module !== 'string' || config.module === '')) {
+    throw new DefinitionError(
+      'INVALID_DEFINITION',
+      `task ${name}: worker tasks need module, the module that exports the task (e.g. import.meta.url)`,
+      { id: name },
+    );
+  }
   if (config.cache !== undefined) {
     if (typeof config.cache.version !== 'string' || config.cache.version.trim() === '') {
       throw new DefinitionError('INVALID_DEFINITION', `task ${name}: cache.version must be a non-empty string`, {

@@ -16,6 +16,7 @@ import {
   type TypeMap,
 } from '@flyte-ts/core';
 import PQueue from 'p-queue';
+import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /** Options of the function-task plugin. */
 export interface FunctionPluginOptions {
@@ -23,6 +24,8 @@ export interface FunctionPluginOptions {
   readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
   /** Largest number of task functions running at once (default 256). */
   readonly concurrency?: number;
+  /** Worker threads for tasks defined with `worker: true` (created on first use; defaults apply when omitted). */
+  readonly workers?: WorkerPoolOptions;
 }
 
 /** Plugin state: the attempt's function was started. */
@@ -46,11 +49,24 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   private readonly tasks = new Map<string, TaskDefinition<TypeMap, TypeMap>>();
   private readonly running = new Map<string, Running>();
   private readonly queue: PQueue;
+  private readonly workerOptions: WorkerPoolOptions;
+  private pool: WorkerPool | undefined;
 
-  /** @param options tasks and concurrency */
+  /** @param options tasks, concurrency and worker threads */
   constructor(options: FunctionPluginOptions = {}) {
     this.queue = new PQueue({ concurrency: options.concurrency ?? 256 });
+    this.workerOptions = options.workers ?? {};
     for (const task of options.tasks ?? []) this.add(task);
+  }
+
+  /** Worker threads alive now (tasks defined with `worker: true` run on them). */
+  get workerThreads(): number {
+    return this.pool?.threads ?? 0;
+  }
+
+  /** Terminates the worker threads; attempts running on them fail as system errors and are retried. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   /** Makes task definitions runnable, by task name (the latest added wins). */
@@ -113,6 +129,16 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     if (ctx.signal.aborted) {
       return { phase: 'retryable-failure', error: { code: 'Aborted', message, kind: 'system' } };
     }
+    if (error instanceof WorkerLoadError) {
+      return { phase: 'permanent-failure', error: { code: 'FunctionNotFound', message, kind: 'system' } };
+    }
+    if (error instanceof WorkerCrashError) {
+      return {
+        phase: 'retryable-failure',
+        state: { started: true },
+        error: { code: 'WorkerExited', message, kind: 'system' },
+      };
+    }
     return {
       phase: 'retryable-failure',
       state: { started: true },
@@ -140,6 +166,11 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
         this.addDependencies(entity.dependencies());
       }
     }
+  }
+
+  private workers(): WorkerPool {
+    this.pool ??= new WorkerPool(this.workerOptions);
+    return this.pool;
   }
 
   private start(ctx: TaskContext<FunctionState>, definition: TaskDefinition<TypeMap, TypeMap>): Running {
@@ -180,7 +211,20 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
           );
           return;
         }
-        const outputs = await definition.execute(inputs, context);
+        const outputs =
+          definition.config.worker === true && definition.config.module !== undefined
+            ? await this.workers().run(
+                {
+                  module: definition.config.module,
+                  name: definition.name,
+                  inputs,
+                  attempt: context.attempt,
+                  execution: ctx.metadata.execution,
+                  rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+                },
+                controller.signal,
+              )
+            : await definition.execute(inputs, context);
         controller.signal.throwIfAborted();
         await ctx.outputs.write(outputs, { signal: controller.signal });
       })
