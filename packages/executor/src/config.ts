@@ -1,4 +1,5 @@
 // Options of createEngine, and their defaults.
+import type { Meter } from '@opentelemetry/api';
 import type {
   BlobStore,
   Catalog,
@@ -71,6 +72,8 @@ export interface EngineOptions {
   readonly secrets?: SecretProvider;
   /** Extra receivers of execution events. */
   readonly eventSinks?: readonly EventSink[];
+  /** OpenTelemetry meter for the engine's metrics (default: the global provider's `@flyte-ts/executor` meter). */
+  readonly meter?: Meter;
   /** Settings. */
   readonly config?: EngineConfig;
 }

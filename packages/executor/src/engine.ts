@@ -41,6 +41,7 @@ import { PluginRegistry } from './plugins/registry.js';
 import { Registrar } from './registration.js';
 import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
 import { isTerminalWorkflowPhase } from './runtime/phases.js';
+import { checkResourceSettings } from './runtime/resources.js';
 import { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
 import { EnvironmentSecrets } from './runtime/environment-secrets.js';
 import type { EngineServices } from './runtime/services.js';
@@ -119,6 +120,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly config: ResolvedConfig;
   /** The in-process function-task plugin (tasks registered from definitions are added to it). */
   readonly functions: FunctionTaskPlugin;
+  private readonly ownsFunctions: boolean;
   private readonly services: EngineServices;
   private readonly registrar: Registrar;
   private readonly clock: Clock;
@@ -137,6 +139,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const plugins = [...(options.plugins ?? [])];
     const given = plugins.find((p): p is FunctionTaskPlugin => p instanceof FunctionTaskPlugin);
     this.functions = given ?? new FunctionTaskPlugin();
+    this.ownsFunctions = given === undefined;
     this.functions.add(...(options.tasks ?? []));
     if (given === undefined && !plugins.some((p) => p.taskTypes.includes(this.functions.taskTypes[0]!))) {
       plugins.push(this.functions);
@@ -159,7 +162,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       resourceManager: options.resourceManager ?? new UnlimitedResourceManager(),
       secrets: options.secrets ?? new EnvironmentSecrets(),
       handleQueue: new PQueue({ concurrency: this.config.handleConcurrency }),
-      metrics: new Metrics(),
+      metrics: new Metrics(options.meter),
       children: {
         launchChild: (request) => this.launchChild(request),
         terminate: (id, cause) => this.terminateExecution(id, cause).catch(() => undefined),
@@ -181,7 +184,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     for (const id of this.config.projects) {
       if ((await this.store.getProject(id)) === undefined) await this.createProject(id);
     }
-    for (const settings of this.config.projectDomainSettings) await this.store.putProjectDomainSettings(settings);
+    for (const settings of this.config.projectDomainSettings) {
+      checkResourceSettings(settings);
+      await this.store.putProjectDomainSettings(settings);
+    }
     this.started = true;
     this.stopping = false;
     let token: string | undefined;
@@ -213,6 +219,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.runners.clear();
     await Promise.all(runners.map((r) => r.stop()));
     await this.services.handleQueue.onIdle();
+    // Worker threads of the engine's own function plugin; a plugin the application passed is its to close.
+    if (this.ownsFunctions) await this.functions.close();
   }
 
   // ------------------------------------------------------------------ projects
@@ -238,6 +246,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Sets the limits and defaults of a project-domain. */
   async setProjectDomainSettings(settings: ProjectDomainSettings): Promise<void> {
     await this.checkScope(settings.project, settings.domain);
+    checkResourceSettings(settings);
     await this.store.putProjectDomainSettings(settings);
   }
 
@@ -479,7 +488,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.services.data.writeLiteralMap(executionInputsUri(this.config.metadataPrefix, id), inputs);
     const record = await this.store.createExecution({ execution });
-    if (this.started) await this.run(record);
+    if (this.started) await this.run(record, { value: settings });
     return record.execution;
   }
 
@@ -525,23 +534,34 @@ export class Engine extends EventEmitter<EngineEvents> {
     return page.items.length;
   }
 
-  private async run(record: ExecutionRecord): Promise<void> {
+  /**
+   * Drives an execution. `fresh` carries the project-domain settings of an execution just created: it has no
+   * node executions to read back.
+   */
+  private async run(
+    record: ExecutionRecord,
+    fresh?: { readonly value: ProjectDomainSettings | undefined },
+  ): Promise<void> {
     const key = executionKey(record.execution.id!);
     if (this.runners.has(key) || this.stopping) return;
     const nodes: NodeExecutionRecord[] = [];
     let token: string | undefined;
-    do {
-      const page = await this.store.listNodeExecutions(record.execution.id!, {
-        limit: 1000,
-        ...(token === undefined ? {} : { token }),
-      });
-      nodes.push(...page.items);
-      token = page.nextToken;
-    } while (token !== undefined);
-    const runner = new ExecutionRunner(this.services, record, nodes, {
-      emit: (events) => this.dispatch(events),
-      ended: (r) => this.ended(r),
-    });
+    if (fresh === undefined)
+      do {
+        const page = await this.store.listNodeExecutions(record.execution.id!, {
+          limit: 1000,
+          ...(token === undefined ? {} : { token }),
+        });
+        nodes.push(...page.items);
+        token = page.nextToken;
+      } while (token !== undefined);
+    const runner = new ExecutionRunner(
+      this.services,
+      record,
+      nodes,
+      { emit: (events) => this.dispatch(events), ended: (r) => this.ended(r) },
+      fresh,
+    );
     this.runners.set(key, runner);
     try {
       await runner.start();

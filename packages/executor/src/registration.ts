@@ -24,6 +24,7 @@ import {
   type Store,
 } from '@flyte-ts/core';
 import { ExecutorError } from './errors.js';
+import { checkTaskResources } from './runtime/resources.js';
 
 const RT = idl.core.ResourceType;
 
@@ -79,6 +80,7 @@ export class Registrar {
     } catch (error) {
       compileFailed(error, formatIdentifier(id));
     }
+    if (template.target.case === 'container') checkTaskResources(template.target.value.resources, formatIdentifier(id));
     const entity = create(idl.admin.TaskSchema, {
       id,
       closure: { compiledTask: compiled, createdAt: timestampFromMs(this.clock.now().getTime()) },

@@ -1,3 +1,4 @@
+import { create } from '@bufbuild/protobuf';
 import { idl, t, task, workflow, type PluginTransition, type TaskContext, type TaskPlugin } from '@flyte-ts/core';
 import { describe, expect, it } from 'vitest';
 import { execId, phaseOf, settings, startEngine } from './support.js';
@@ -74,6 +75,65 @@ describe('task plugins', () => {
     } as idl.core.NodeExecutionIdentifier);
     expect(attempts.items.map((a) => idl.core.TaskExecution_Phase[a.closure!.phase])).toEqual(['SUCCEEDED']);
     expect(attempts.items[0]!.closure?.metadata?.pluginIdentifier).toBe('recording');
+    await engine.stop();
+  });
+
+  it('get the security context, and resources after the project-domain defaults and limits', async () => {
+    const plugin = new RecordingPlugin();
+    const big = task(
+      {
+        name: 'plugins.big',
+        inputs: { x: t.int() },
+        outputs: { x: t.int() },
+        taskType: 'recording',
+        resources: { requests: { cpu: '3', gpu: '1' }, limits: { gpu: '2' } },
+      },
+      () => {
+        throw new Error('runs in the plugin');
+      },
+    );
+    const { engine } = await startEngine({ plugins: [plugin] });
+    await engine.setProjectDomainSettings({
+      project: settings.project,
+      domain: settings.domain,
+      taskResourceDefaults: { cpu: '500m', memory: '1Gi' },
+      taskResourceLimits: { cpu: '2', memory: '4Gi', gpu: '1' },
+    });
+    await engine.register([big], settings);
+    const securityContext = create(idl.core.SecurityContextSchema, {
+      runAs: { k8sServiceAccount: 'runner', iamRole: 'arn:aws:iam::123456789012:role/runner' },
+      secrets: [{ group: 'db', key: 'password' }],
+    });
+    await engine.createExecution({ task: big.id(settings), name: 'p2', inputs: { x: 1 }, securityContext });
+    expect(phaseOf(await engine.waitForExecution(execId('p2')))).toBe('SUCCEEDED');
+    const metadata = plugin.seen[0]!.metadata;
+    expect(metadata.securityContext?.runAs?.k8sServiceAccount).toBe('runner');
+    expect(metadata.securityContext?.runAs?.iamRole).toBe('arn:aws:iam::123456789012:role/runner');
+    expect(metadata.securityContext?.secrets.map((x) => `${x.group}/${x.key}`)).toEqual(['db/password']);
+    const named = (entries: readonly idl.core.Resources_ResourceEntry[] | undefined) =>
+      Object.fromEntries((entries ?? []).map((e) => [idl.core.Resources_ResourceName[e.name], e.value]));
+    // cpu: asked 3, capped at 2 (request and limit); gpu: asked 1..2, limit capped at 1; memory: the default.
+    expect(named(metadata.resources?.requests)).toEqual({ CPU: '2', GPU: '1', MEMORY: '1Gi' });
+    expect(named(metadata.resources?.limits)).toEqual({ CPU: '2', GPU: '1', MEMORY: '1Gi' });
+    await engine.stop();
+  });
+
+  it('refuse resource settings that are not quantities, naming the setting', async () => {
+    const { engine } = await startEngine();
+    await expect(
+      engine.setProjectDomainSettings({
+        project: settings.project,
+        domain: settings.domain,
+        taskResourceLimits: { memory: 'lots' },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', id: 'flytesnacks/development.taskResourceLimits.memory' });
+    await expect(
+      engine.setProjectDomainSettings({
+        project: settings.project,
+        domain: settings.domain,
+        taskResourceDefaults: { disk: '1Gi' },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await engine.stop();
   });
 });

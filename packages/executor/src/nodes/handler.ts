@@ -5,6 +5,7 @@ import type { idl, NodeDataPaths } from '@flyte-ts/core';
 import type { Dag, ClosureIndex } from '../runtime/dag.js';
 import type { NodeFailure } from '../runtime/failure.js';
 import type { NodeRun } from '../runtime/node-run.js';
+import type { PlatformResources } from '../runtime/resources.js';
 import type { EngineServices } from '../runtime/services.js';
 
 /** What a handler reports after advancing a node. */
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly execution: idl.admin.Execution;
   /** The execution id. */
   readonly executionId: idl.core.WorkflowExecutionIdentifier;
+  /** Resource defaults and limits of the execution's project-domain (undefined: none set). */
+  readonly platformResources: PlatformResources | undefined;
   /** The execution's current time. */
   now(): Date;
   /** The node's inputs (resolved, or read back after a restart). */

@@ -14,6 +14,7 @@ import {
   type Guarded,
   type NodeDataPaths,
   type NodeExecutionRecord,
+  type ProjectDomainSettings,
   type TaskExecutionRecord,
 } from '@flyte-ts/core';
 import { handlerFor } from '../nodes/index.js';
@@ -31,6 +32,7 @@ import {
 } from './node-run.js';
 import { childExecutionName } from './names.js';
 import { isTerminalWorkflowPhase } from './phases.js';
+import { platformResources, type PlatformResources } from './resources.js';
 import type { EngineServices } from './services.js';
 
 const NP = idl.core.NodeExecution_Phase;
@@ -51,6 +53,8 @@ export class ExecutionRunner implements Runtime {
   readonly services: EngineServices;
   readonly executionId: idl.core.WorkflowExecutionIdentifier;
   execution: idl.admin.Execution;
+  platformResources: PlatformResources | undefined;
+  private settingsLoaded: boolean;
   private revision: number;
   private readonly hooks: RunnerHooks;
   private readonly runs = new Map<string, NodeRun>();
@@ -79,14 +83,18 @@ export class ExecutionRunner implements Runtime {
    * @param record the execution as stored
    * @param persisted its node executions as stored (resume), or none (new execution)
    * @param hooks how to tell the engine
+   * @param settings the project-domain's settings when the caller has them (read at start otherwise)
    */
   constructor(
     services: EngineServices,
     record: ExecutionRecord,
     persisted: readonly NodeExecutionRecord[],
     hooks: RunnerHooks,
+    settings?: { readonly value: ProjectDomainSettings | undefined },
   ) {
     this.services = services;
+    this.platformResources = platformResources(settings?.value);
+    this.settingsLoaded = settings !== undefined;
     this.execution = record.execution;
     this.executionId = record.execution.id!;
     this.revision = record.revision;
@@ -141,6 +149,11 @@ export class ExecutionRunner implements Runtime {
       return;
     }
     const inputs = await this.executionInputs();
+    if (!this.settingsLoaded) {
+      const { project, domain } = this.executionId;
+      this.platformResources = platformResources(await this.services.store.getProjectDomainSettings(project, domain));
+      this.settingsLoaded = true;
+    }
     if (phase !== WP.RUNNING) {
       this.setWorkflowPhase(WP.RUNNING);
       const created = this.execution.closure?.createdAt;
@@ -617,15 +630,21 @@ export class ExecutionRunner implements Runtime {
   }
 
   private apply(run: NodeRun, transition: Transition, timeoutMs: number | undefined): void {
+    // Queueing: from the attempt being ready to its first answer (running, or done at once).
+    if (
+      run.phase === NP.QUEUED &&
+      run.state.ta !== undefined &&
+      run.memo.queueingRecorded !== true &&
+      run.spec.id !== START &&
+      run.spec.id !== END
+    ) {
+      run.memo.queueingRecorded = true;
+      this.services.metrics.queueing(this, this.now().getTime() - run.state.ta);
+    }
     switch (transition.phase) {
       case 'running': {
         const phase = run.dynamic ? NP.DYNAMIC_RUNNING : NP.RUNNING;
-        if (run.phase !== phase) {
-          if (run.phase === NP.QUEUED && run.state.t0 !== undefined) {
-            this.services.metrics.queueing(this, this.now().getTime() - run.state.t0);
-          }
-          this.setNodePhase(run, phase);
-        }
+        if (run.phase !== phase) this.setNodePhase(run, phase);
         let wait = transition.recheckAfterMs;
         if (timeoutMs !== undefined && run.state.t0 !== undefined) {
           const left = run.state.t0 + timeoutMs - this.now().getTime();

@@ -13,6 +13,7 @@ import {
 } from '@flyte-ts/core';
 import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../runtime/failure.js';
 import { attemptName } from '../../runtime/names.js';
+import { applyPlatformResources } from '../../runtime/resources.js';
 import type { NodeRun, TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
 import { handleDynamic, hasDynamicSpec } from '../dynamic/handler.js';
@@ -413,8 +414,10 @@ function contextFor(
       annotations: { ...(spec?.annotations?.values ?? {}) },
       environment: Object.fromEntries((spec?.envs?.values ?? []).map((kv) => [kv.key, kv.value])),
       securityContext: spec?.securityContext,
-      resources:
+      resources: applyPlatformResources(
         overrides?.resources ?? (template.target.case === 'container' ? template.target.value.resources : undefined),
+        rt.platformResources,
+      ),
       overrides,
     },
     state: state.ps,
