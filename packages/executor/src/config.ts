@@ -44,6 +44,26 @@ export interface EngineConfig {
   readonly handleConcurrency?: number;
   /** Id of this engine process (lease owner, event producer). Default: random. */
   readonly id?: string;
+  /**
+   * Share the Store's executions with other engine processes through leases (`true` for the defaults). Off by
+   * default: an engine then drives every unfinished execution of its Store. With leases, an engine drives only
+   * the executions it has claimed, renews its claims, writes only while its claim holds (a process whose lease
+   * expired and was taken over cannot write), and claims the executions of a crashed process once its leases
+   * expire.
+   */
+  readonly leases?: boolean | LeaseConfig;
+}
+
+/** How an engine claims executions when it shares a Store with other engines. */
+export interface LeaseConfig {
+  /** How long a claim lasts unless renewed, in ms (default 30,000). */
+  readonly ttlMs?: number;
+  /** How often claims are renewed, in ms (default a third of the TTL). */
+  readonly renewIntervalMs?: number;
+  /** How often unclaimed executions are looked for, in ms (default 1,000; new executions are claimed at once). */
+  readonly pollIntervalMs?: number;
+  /** Largest number of executions this engine drives at once (default 1,000). */
+  readonly maxExecutions?: number;
 }
 
 /** What createEngine needs. */
@@ -92,6 +112,7 @@ export interface ResolvedConfig {
   readonly cacheReservationHeartbeatMs: number;
   readonly handleConcurrency: number;
   readonly id: string;
+  readonly leases: Required<LeaseConfig> | undefined;
 }
 
 /** Applies defaults. */
@@ -117,5 +138,28 @@ export function resolveConfig(config: EngineConfig = {}, blobScheme: string): Re
     cacheReservationHeartbeatMs: config.cacheReservationHeartbeatMs ?? 10_000,
     handleConcurrency: config.handleConcurrency ?? 512,
     id: config.id ?? `engine-${Math.random().toString(36).slice(2, 10)}`,
+    leases: resolveLeases(config.leases),
   };
+}
+
+function resolveLeases(leases: boolean | LeaseConfig | undefined): Required<LeaseConfig> | undefined {
+  if (leases === undefined || leases === false) return undefined;
+  const given = leases === true ? {} : leases;
+  const ttlMs = given.ttlMs ?? 30_000;
+  const resolved = {
+    ttlMs,
+    renewIntervalMs: given.renewIntervalMs ?? Math.max(1, Math.floor(ttlMs / 3)),
+    pollIntervalMs: given.pollIntervalMs ?? 1_000,
+    maxExecutions: given.maxExecutions ?? 1_000,
+  };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`config.leases.${key} must be positive, not ${value}`);
+  }
+  if (resolved.renewIntervalMs >= ttlMs) {
+    throw new RangeError(
+      `config.leases.renewIntervalMs (${resolved.renewIntervalMs}) must be less than ttlMs (${ttlMs})`,
+    );
+  }
+  return resolved;
 }

@@ -18,6 +18,7 @@ import {
   type EventSink,
   type ExecutionEvent,
   type ExecutionRecord,
+  type Lease,
   type ListQuery,
   type NodeExecutionRecord,
   type Page,
@@ -32,7 +33,7 @@ import {
 } from '@flyte-ts/core';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import { resolveConfig, type EngineOptions, type ResolvedConfig } from './config.js';
+import { resolveConfig, type EngineOptions, type LeaseConfig, type ResolvedConfig } from './config.js';
 import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
 import { Metrics } from './observability/metrics.js';
@@ -128,6 +129,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly runners = new Map<string, ExecutionRunner>();
   private readonly endListeners = new Map<string, (() => void)[]>();
   private started = false;
+  /** Leases held (engines sharing their Store), by execution key. */
+  private readonly leases = new Map<string, Lease>();
+  private leaseLoops: AbortController | undefined;
+  private acquireRequested = false;
+  private wakeAcquire: (() => void) | undefined;
+  private readonly reloads = new Map<string, number>();
   private stopping = false;
 
   /** @param options ports, plugins and settings */
@@ -190,6 +197,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     this.started = true;
     this.stopping = false;
+    if (this.config.leases !== undefined) {
+      // Shared Store: drive only what this engine claims; claims come from the lease loops.
+      const loops = new AbortController();
+      this.leaseLoops = loops;
+      void this.acquireLoop(this.config.leases, loops.signal);
+      void this.renewLoop(this.config.leases, loops.signal);
+      return;
+    }
     let token: string | undefined;
     do {
       const page = await this.store.listExecutions({
@@ -215,10 +230,20 @@ export class Engine extends EventEmitter<EngineEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = false;
+    this.leaseLoops?.abort(new Error('engine stopped'));
+    this.leaseLoops = undefined;
     const runners = [...this.runners.values()];
     this.runners.clear();
     await Promise.all(runners.map((r) => r.stop()));
     await this.services.handleQueue.onIdle();
+    // Hand the executions over at once rather than when the leases expire.
+    const held = [...this.leases.values()];
+    this.leases.clear();
+    await Promise.all(
+      held.map((lease) =>
+        this.store.releaseLease(lease).catch((e: unknown) => this.services.warn('could not release a lease', e)),
+      ),
+    );
     // Worker threads of the engine's own function plugin; a plugin the application passed is its to close.
     if (this.ownsFunctions) await this.functions.close();
   }
@@ -488,7 +513,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.services.data.writeLiteralMap(executionInputsUri(this.config.metadataPrefix, id), inputs);
     const record = await this.store.createExecution({ execution });
-    if (this.started) await this.run(record, { value: settings });
+    if (this.started) {
+      if (this.config.leases === undefined) await this.run(record, { value: settings });
+      else this.requestAcquire();
+    }
     return record.execution;
   }
 
@@ -559,7 +587,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.services,
       record,
       nodes,
-      { emit: (events) => this.dispatch(events), ended: (r) => this.ended(r) },
+      {
+        emit: (events) => this.dispatch(events),
+        ended: (r) => this.ended(r),
+        conflicted: (r) => this.conflicted(r),
+        ...(this.config.leases === undefined
+          ? {}
+          : { lease: (r: ExecutionRunner) => this.leases.get(executionKey(r.executionId)) }),
+      },
       fresh,
     );
     this.runners.set(key, runner);
@@ -568,7 +603,145 @@ export class Engine extends EventEmitter<EngineEvents> {
     } catch (error) {
       this.services.warn(`execution ${formatExecutionId(record.execution.id)} could not start`, error);
       this.runners.delete(key);
+      await this.release(key);
     }
+  }
+
+  // ------------------------------------------------------------------ leases (engines sharing a Store)
+
+  /** Claims unclaimed executions soon (a new execution was created). */
+  private requestAcquire(): void {
+    this.acquireRequested = true;
+    this.wakeAcquire?.();
+  }
+
+  private async acquireLoop(config: Required<LeaseConfig>, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.acquireRequested = false;
+      try {
+        await this.acquireOnce(config);
+      } catch (error) {
+        this.services.warn('claiming executions failed', error);
+      }
+      if (this.acquireRequested || signal.aborted) continue;
+      const wake = new AbortController();
+      this.wakeAcquire = () => wake.abort();
+      await this.clock.sleep(config.pollIntervalMs, AbortSignal.any([signal, wake.signal])).catch(() => undefined);
+      this.wakeAcquire = undefined;
+    }
+  }
+
+  private async acquireOnce(config: Required<LeaseConfig>): Promise<void> {
+    const limit = config.maxExecutions - this.leases.size;
+    if (limit <= 0) return;
+    const claimed = await this.store.acquireLeases(this.config.id, {
+      limit,
+      ttlMs: config.ttlMs,
+      now: this.clock.now(),
+    });
+    for (const lease of claimed) {
+      const key = executionKey(lease.execution);
+      if (!this.started) {
+        await this.store.releaseLease(lease);
+        continue;
+      }
+      this.leases.set(key, lease);
+      const record = await this.store.getExecution(lease.execution);
+      if (record === undefined || isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
+        await this.release(key);
+        continue;
+      }
+      await this.run(record);
+    }
+  }
+
+  private async renewLoop(config: Required<LeaseConfig>, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.clock.sleep(config.renewIntervalMs, signal);
+      } catch {
+        return;
+      }
+      const held = [...this.leases.values()];
+      if (held.length === 0) continue;
+      let renewed: readonly Lease[];
+      try {
+        renewed = await this.store.renewLeases(held, { ttlMs: config.ttlMs, now: this.clock.now() });
+      } catch (error) {
+        this.services.warn('renewing leases failed', error);
+        continue;
+      }
+      const kept = new Set<string>();
+      for (const lease of renewed) {
+        const key = executionKey(lease.execution);
+        kept.add(key);
+        if (this.leases.get(key)?.epoch === lease.epoch) this.leases.set(key, lease);
+      }
+      for (const lease of held) {
+        const key = executionKey(lease.execution);
+        if (kept.has(key) || this.leases.get(key)?.epoch !== lease.epoch) continue;
+        // Lost (expired and claimed by another engine): stop driving it, without writing.
+        this.leases.delete(key);
+        const runner = this.runners.get(key);
+        if (runner !== undefined) {
+          this.runners.delete(key);
+          this.services.warn(
+            `lost the lease of execution ${formatExecutionId(lease.execution)}; another engine drives it`,
+          );
+          await runner.stop();
+        }
+      }
+    }
+  }
+
+  private async release(key: string): Promise<void> {
+    const lease = this.leases.get(key);
+    if (lease === undefined) return;
+    this.leases.delete(key);
+    await this.store.releaseLease(lease).catch((e: unknown) => this.services.warn('could not release a lease', e));
+  }
+
+  /**
+   * A runner's commit was refused: another writer changed the execution (a terminate from another engine), a
+   * retried commit had in fact applied, or the lease was lost. Resume from the Store while this engine may.
+   */
+  private conflicted(runner: ExecutionRunner): void {
+    const key = executionKey(runner.executionId);
+    if (this.runners.get(key) === runner) this.runners.delete(key);
+    if (!this.started) return;
+    const count = (this.reloads.get(key) ?? 0) + 1;
+    this.reloads.set(key, count);
+    const resume = async () => {
+      if (count > 5) {
+        this.services.warn(
+          `execution ${formatExecutionId(runner.executionId)} keeps conflicting; this engine leaves it`,
+        );
+        await this.release(key);
+        return;
+      }
+      const lease = this.leases.get(key);
+      if (this.config.leases !== undefined) {
+        if (lease === undefined) return;
+        const [renewed] = await this.store.renewLeases([lease], {
+          ttlMs: this.config.leases.ttlMs,
+          now: this.clock.now(),
+        });
+        if (renewed === undefined) {
+          this.leases.delete(key);
+          return;
+        }
+        this.leases.set(key, renewed);
+      }
+      const record = await this.store.getExecution(runner.executionId);
+      if (record === undefined) return;
+      if (isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
+        await this.release(key);
+        this.notifyEnded(key);
+        return;
+      }
+      await this.run(record);
+    };
+    resume().catch((error: unknown) => this.services.warn('resuming after a conflict failed', error));
   }
 
   private dispatch(events: readonly ExecutionEvent[]): void {
@@ -590,12 +763,17 @@ export class Engine extends EventEmitter<EngineEvents> {
   private ended(runner: ExecutionRunner): void {
     const key = executionKey(runner.executionId);
     if (this.runners.get(key) === runner) this.runners.delete(key);
-    if (isTerminalWorkflowPhase(runner.phase)) {
+    if (!runner.halted && isTerminalWorkflowPhase(runner.phase)) {
       this.emit('execution-ended', runner.execution);
-      const listeners = this.endListeners.get(key) ?? [];
-      this.endListeners.delete(key);
-      for (const fn of listeners) fn();
+      this.notifyEnded(key);
+      void this.release(key);
     }
+  }
+
+  private notifyEnded(key: string): void {
+    const listeners = this.endListeners.get(key) ?? [];
+    this.endListeners.delete(key);
+    for (const fn of listeners) fn();
   }
 
   private onExecutionEnd(id: idl.core.WorkflowExecutionIdentifier, fn: () => void): void {
@@ -664,16 +842,28 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (current === undefined) {
       throw new NotFoundError(`execution ${formatExecutionId(id)} does not exist`, { id: formatExecutionId(id) });
     }
-    if (!isTerminalWorkflowPhase(current.execution.closure?.phase ?? WP.UNDEFINED)) {
-      const signal = options.signal;
+    let phase = current.execution.closure?.phase ?? WP.UNDEFINED;
+    const signal = options.signal;
+    const leases = this.config.leases;
+    while (!isTerminalWorkflowPhase(phase)) {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal?.reason);
+        const stopPolling = new AbortController();
+        const onAbort = () => {
+          stopPolling.abort();
+          reject(signal?.reason);
+        };
         signal?.addEventListener('abort', onAbort, { once: true });
-        void ended.then(() => {
+        const done = () => {
           signal?.removeEventListener('abort', onAbort);
+          stopPolling.abort();
           resolve();
-        });
+        };
+        void ended.then(done);
+        // With a shared Store, another engine may drive it: look at the Store now and then.
+        if (leases !== undefined)
+          this.clock.sleep(leases.pollIntervalMs, stopPolling.signal).then(done, () => undefined);
       });
+      phase = (await this.store.getExecution(id))?.execution.closure?.phase ?? WP.UNDEFINED;
     }
     return (await this.store.getExecution(id))!.execution;
   }

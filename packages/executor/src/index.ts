@@ -8,9 +8,10 @@ export {
   type ExecutionTarget,
   type WaitOptions,
 } from './engine.js';
-export type { EngineConfig, EngineOptions } from './config.js';
+export type { EngineConfig, EngineOptions, LeaseConfig } from './config.js';
 export { EXECUTOR_ERROR_CODES, ExecutorError, type ExecutorErrorCode } from './errors.js';
 export type { ExecutionInputs } from './inputs.js';
 export { FunctionTaskPlugin, type FunctionPluginOptions } from './plugins/function-plugin.js';
+export { WorkerCrashError, WorkerLoadError, type WorkerJob, type WorkerPoolOptions } from './plugins/worker-pool.js';
 export { EnvironmentSecrets } from './runtime/environment-secrets.js';
 export { UnlimitedResourceManager } from './runtime/unlimited-resources.js';

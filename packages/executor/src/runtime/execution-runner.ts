@@ -12,6 +12,7 @@ import {
   type ExecutionEvent,
   type ExecutionRecord,
   type Guarded,
+  type Lease,
   type NodeDataPaths,
   type NodeExecutionRecord,
   type ProjectDomainSettings,
@@ -46,6 +47,13 @@ export interface RunnerHooks {
   emit(events: readonly ExecutionEvent[], runner: ExecutionRunner): void;
   /** The execution reached a terminal phase (committed) or the runner stopped for good. */
   ended(runner: ExecutionRunner): void;
+  /** The lease commits must carry (engines that share their Store), if any. */
+  lease?(runner: ExecutionRunner): Lease | undefined;
+  /**
+   * A commit was refused (`CONFLICT`): someone else wrote the execution, or the lease was lost. The runner has
+   * stopped without writing; the engine decides whether to resume from the Store.
+   */
+  conflicted?(runner: ExecutionRunner): void;
 }
 
 /** Drives one execution. */
@@ -103,6 +111,11 @@ export class ExecutionRunner implements Runtime {
     const max = record.execution.spec?.maxParallelism ?? 0;
     this.maxParallelism = max > 0 ? max : services.config.defaultMaxParallelism;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  /** Whether the runner stopped before the execution ended (shutdown, lost lease, conflict, broken Store). */
+  get halted(): boolean {
+    return this.stopped;
   }
 
   /** The execution's phase. */
@@ -1036,6 +1049,7 @@ export class ExecutionRunner implements Runtime {
         const started = performance.now();
         let attemptNo = 0;
         for (;;) {
+          const lease = this.hooks.lease?.(this);
           try {
             const result = await this.services.store.commit({
               ...(exec
@@ -1044,6 +1058,7 @@ export class ExecutionRunner implements Runtime {
               nodeExecutions: nodeRows,
               taskExecutions: taskRows,
               events,
+              ...(lease === undefined ? {} : { lease: { lease, now: this.now() } }),
             });
             if (result.execution !== undefined) this.revision = result.execution.revision;
             result.nodeExecutions.forEach((row, i) => (nodes[i]!.revision = row.revision));
@@ -1054,6 +1069,16 @@ export class ExecutionRunner implements Runtime {
               attemptNo++;
               await this.services.clock.sleep(Math.min(5_000, 50 * 2 ** attemptNo)).catch(() => undefined);
               continue;
+            }
+            if (isFlyteError(error, 'CONFLICT') && this.hooks.conflicted !== undefined) {
+              // Another writer, or a lost lease; a retried commit that had in fact applied also lands here.
+              // Plugin work in flight is left running: the runner that resumes from the Store finds it.
+              this.stopped = true;
+              this.lifetime.abort(new Error('the execution was written by another writer'));
+              for (const run of this.runs.values()) run.timer?.abort();
+              this.resolveEnded();
+              this.hooks.conflicted(this);
+              return;
             }
             this.fatalCommit(error);
             return;
