@@ -1,5 +1,6 @@
 // Options of createEngine, and their defaults.
 import type { Meter } from '@opentelemetry/api';
+import type { FunctionTask } from './plugins/function-plugin.js';
 import type {
   BlobStore,
   Catalog,
@@ -10,9 +11,7 @@ import type {
   Scheduler,
   SecretProvider,
   Store,
-  TaskDefinition,
   TaskPlugin,
-  TypeMap,
 } from '@flyte-ts/core';
 
 /** Engine settings (all optional). */
@@ -79,7 +78,7 @@ export interface EngineOptions {
    * through `engine.register` are added automatically; pass them here too when a new process resumes
    * executions registered by another.
    */
-  readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
+  readonly tasks?: readonly FunctionTask[];
   /** Task plugins; the function-task plugin is added when none handles its task type. */
   readonly plugins?: readonly TaskPlugin[];
   /** Quota tokens for plugins (default: an unlimited in-process manager). */

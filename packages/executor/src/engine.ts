@@ -28,7 +28,6 @@ import {
   type Store,
   type TaskDefinition,
   type TaskExecutionRecord,
-  type TypeMap,
   type WorkflowLike,
 } from '@flyte-ts/core';
 import { EventEmitter } from 'eventemitter3';
@@ -37,7 +36,7 @@ import { resolveConfig, type EngineOptions, type LeaseConfig, type ResolvedConfi
 import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
 import { Metrics } from './observability/metrics.js';
-import { FunctionTaskPlugin } from './plugins/function-plugin.js';
+import { FunctionTaskPlugin, type FunctionTask } from './plugins/function-plugin.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { Registrar } from './registration.js';
 import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
@@ -308,7 +307,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   ): Promise<SerializedEntities> {
     let pkg: SerializedEntities;
     const defaults = new Map<string, idl.admin.LaunchPlan>();
-    const functions: TaskDefinition<TypeMap, TypeMap>[] = [];
+    const functions: FunctionTask[] = [];
     if (Array.isArray(entities)) {
       const list = entities as readonly Entity[];
       pkg = serialize(list, settings);
@@ -316,7 +315,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (seen.has(entity)) return;
         seen.add(entity);
         if (entity.kind === 'task' && typeof (entity as TaskDefinition).execute === 'function') {
-          functions.push(entity as unknown as TaskDefinition<TypeMap, TypeMap>);
+          functions.push(entity as unknown as FunctionTask);
         }
         if (entity.kind === 'workflow') {
           for (const d of entity.dependencies()) visit(d, seen);

@@ -11,7 +11,7 @@ export {
 export type { EngineConfig, EngineOptions, LeaseConfig } from './config.js';
 export { EXECUTOR_ERROR_CODES, ExecutorError, type ExecutorErrorCode } from './errors.js';
 export type { ExecutionInputs } from './inputs.js';
-export { FunctionTaskPlugin, type FunctionPluginOptions } from './plugins/function-plugin.js';
+export { FunctionTaskPlugin, type FunctionPluginOptions, type FunctionTask } from './plugins/function-plugin.js';
 export { WorkerCrashError, WorkerLoadError, type WorkerJob, type WorkerPoolOptions } from './plugins/worker-pool.js';
 export { EnvironmentSecrets } from './runtime/environment-secrets.js';
 export { UnlimitedResourceManager } from './runtime/unlimited-resources.js';

@@ -160,7 +160,7 @@ describe('durability', () => {
     expect(phaseOf(await first.engine.getExecution(execId('d1')))).toBe('RUNNING');
 
     hold.open();
-    const second = await startEngine({ store, blob, catalog, tasks: [step, slow] as never });
+    const second = await startEngine({ store, blob, catalog, tasks: [step, slow] });
     const done = await second.engine.waitForExecution(execId('d1'));
     expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
     expect(phaseOf(done)).toBe('SUCCEEDED');

@@ -1,6 +1,6 @@
 // Test support: an engine on the in-memory adapters, with a manual clock when a test drives time.
-import { idl, type Clock, type TaskDefinition, type TaskPlugin, type TypeMap } from '@flyte-ts/core';
-import { createEngine, type Engine, type EngineConfig } from '@flyte-ts/executor';
+import { idl, type Clock, type TaskPlugin } from '@flyte-ts/core';
+import { createEngine, type Engine, type EngineConfig, type FunctionTask } from '@flyte-ts/executor';
 import { MemoryBlobStore, MemoryCatalog, MemoryStore } from '@flyte-ts/store-memory';
 
 export const settings = { project: 'flytesnacks', domain: 'development', version: 'v1' } as const;
@@ -21,7 +21,7 @@ export async function startEngine(
     readonly clock?: Clock;
     readonly plugins?: readonly TaskPlugin[];
     readonly config?: EngineConfig;
-    readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
+    readonly tasks?: readonly FunctionTask[];
   } = {},
 ): Promise<TestEngine> {
   const store = options.store ?? new MemoryStore();

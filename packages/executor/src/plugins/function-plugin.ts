@@ -18,10 +18,25 @@ import {
 import PQueue from 'p-queue';
 import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
+/**
+ * What the plugin needs of a task definition: any `task()` or `dynamic()` definition, whatever its input and
+ * output types (those are checked where the task is defined and called, not here).
+ */
+export interface FunctionTask {
+  /** Always `task`. */
+  readonly kind: 'task';
+  /** The task's Flyte name. */
+  readonly name: string;
+  /** Where and how it runs. */
+  readonly config: { readonly worker?: boolean | undefined; readonly module?: string | undefined };
+  /** Runs the function on an input LiteralMap. */
+  execute(inputs: idl.core.LiteralMap, context: TaskRunContext): Promise<idl.core.LiteralMap>;
+}
+
 /** Options of the function-task plugin. */
 export interface FunctionPluginOptions {
   /** Task definitions it can run (more can be added with `add`). */
-  readonly tasks?: readonly TaskDefinition<TypeMap, TypeMap>[];
+  readonly tasks?: readonly FunctionTask[];
   /** Largest number of task functions running at once (default 256). */
   readonly concurrency?: number;
   /** Worker threads for tasks defined with `worker: true` (created on first use; defaults apply when omitted). */
@@ -46,7 +61,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   readonly id = 'function';
   /** @inheritDoc */
   readonly taskTypes: readonly string[] = [FUNCTION_TASK_TYPE];
-  private readonly tasks = new Map<string, TaskDefinition<TypeMap, TypeMap>>();
+  private readonly tasks = new Map<string, FunctionTask>();
   private readonly running = new Map<string, Running>();
   private readonly queue: PQueue;
   private readonly workerOptions: WorkerPoolOptions;
@@ -70,7 +85,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   }
 
   /** Makes task definitions runnable, by task name (the latest added wins). */
-  add(...tasks: readonly TaskDefinition<TypeMap, TypeMap>[]): void {
+  add(...tasks: readonly FunctionTask[]): void {
     for (const task of tasks) this.tasks.set(task.name, task);
   }
 
@@ -78,7 +93,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
    * Makes a task definition runnable for one registered version (`name@version`), so that two versions of a
    * task in one process each run their own function.
    */
-  addVersion(version: string, task: TaskDefinition<TypeMap, TypeMap>): void {
+  addVersion(version: string, task: FunctionTask): void {
     this.tasks.set(`${task.name}@${version}`, task);
     if (!this.tasks.has(task.name)) this.tasks.set(task.name, task);
   }
@@ -161,7 +176,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   private addDependencies(entities: readonly Entity[]): void {
     for (const entity of entities) {
       if (entity.kind === 'task' && typeof (entity as Partial<TaskDefinition>).execute === 'function') {
-        if (!this.tasks.has(entity.name)) this.add(entity as unknown as TaskDefinition<TypeMap, TypeMap>);
+        if (!this.tasks.has(entity.name)) this.add(entity as unknown as FunctionTask);
       } else if (entity.kind === 'workflow') {
         this.addDependencies(entity.dependencies());
       }
@@ -173,7 +188,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     return this.pool;
   }
 
-  private start(ctx: TaskContext<FunctionState>, definition: TaskDefinition<TypeMap, TypeMap>): Running {
+  private start(ctx: TaskContext<FunctionState>, definition: FunctionTask): Running {
     const controller = new AbortController();
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
