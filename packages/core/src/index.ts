@@ -118,6 +118,14 @@ export {
   type Page,
   type SortDirection,
 } from './ports/list-query.js';
+export {
+  checkFilterFunction,
+  FILTER_VALUE_KINDS,
+  parseFilterValue,
+  parseRfc3339,
+  parseRfc3339Nanos,
+  type FilterValueKind,
+} from './ports/filter-values.js';
 export type {
   BlobBody,
   BlobInfo,

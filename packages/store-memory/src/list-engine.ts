@@ -1,24 +1,21 @@
 // Flyte list queries over in-memory rows: filters compiled once into predicates on derived fields, sort keys,
 // and opaque keyset page tokens (the last row's sort value and sequence number) validated on the way back in.
 import {
+  checkFilterFunction,
   formatFilters,
   InvalidArgumentError,
+  parseFilterValue,
   type Filter,
+  type FilterValueKind,
   type ListQuery,
   type Page,
   type SortDirection,
 } from '@flyte-ts/core';
 
-/** How a field's filter values are read: text as is, numbers, RFC 3339 times, or enum value names. */
-export const FIELD_KINDS = ['text', 'number', 'time', 'enum'] as const;
-
-/** One of {@link FIELD_KINDS}. */
-export type FieldKind = (typeof FIELD_KINDS)[number];
-
 /** A queryable field derived from a row: times are milliseconds since the epoch, enums their numeric value. */
 export interface Field<T> {
   /** How filter values of this field are parsed and compared. */
-  readonly kind: FieldKind;
+  readonly kind: FilterValueKind;
   /** The field's value in a row. */
   readonly get: (row: T) => string | number;
   /** For enums: the TypeScript enum object, whose names filters use (`eq(phase,RUNNING)`). */
@@ -177,12 +174,8 @@ function compileFilter<T>(definition: ListDefinition<T>, filter: Filter): (row: 
       { id: filter.field },
     );
   }
-  if (filter.values.length === 0 || (filter.fn !== 'value_in' && filter.values.length !== 1)) {
-    throw new InvalidArgumentError(`filter ${text} must have ${filter.fn === 'value_in' ? 'values' : 'one value'}`, {
-      id: filter.field,
-    });
-  }
-  const values = filter.values.map((value) => parseValue(field, value, text));
+  checkFilterFunction(field.kind, filter);
+  const values = filter.values.map((value) => parseFilterValue(field.kind, value, text, field.names));
   const get = field.get;
   const value = values[0]!;
   switch (filter.fn) {
@@ -195,22 +188,11 @@ function compileFilter<T>(definition: ListDefinition<T>, filter: Filter): (row: 
       return (row) => set.has(get(row));
     }
     case 'contains':
-      if (field.kind !== 'text') {
-        throw new InvalidArgumentError(`contains applies to text fields; ${filter.field} is not one (in ${text})`, {
-          id: filter.field,
-        });
-      }
       return (row) => (get(row) as string).includes(value as string);
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
-      if (field.kind === 'enum') {
-        throw new InvalidArgumentError(
-          `${filter.field} takes eq, ne and value_in, not ${filter.fn} (in ${text}): its values have no order`,
-          { id: filter.field },
-        );
-      }
       const fn = filter.fn;
       return (row) => {
         const c = compareValues(get(row), value);
@@ -221,52 +203,6 @@ function compileFilter<T>(definition: ListDefinition<T>, filter: Filter): (row: 
       throw new InvalidArgumentError(`unknown filter function ${JSON.stringify(filter.fn)} in ${text}`, {
         id: filter.field,
       });
-  }
-}
-
-const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Milliseconds since the epoch of an RFC 3339 timestamp (sub-millisecond digits kept as a fraction), or NaN. */
-export function parseRfc3339(text: string): number {
-  const match = RFC3339.exec(text);
-  if (match === null) return Number.NaN;
-  const [, date, time, fraction, zone] = match;
-  const seconds = Date.parse(`${date}T${time}${zone === 'z' ? 'Z' : zone}`);
-  return fraction === undefined ? seconds : seconds + Number(`0${fraction}`) * 1000;
-}
-
-function parseValue<T>(field: Field<T>, value: string, text: string): string | number {
-  switch (field.kind) {
-    case 'text':
-      return value;
-    case 'number': {
-      const n = value.trim() === '' ? Number.NaN : Number(value);
-      if (!Number.isFinite(n)) {
-        throw new InvalidArgumentError(`${JSON.stringify(value)} is not a number (in ${text})`, { id: text });
-      }
-      return n;
-    }
-    case 'time': {
-      const ms = parseRfc3339(value);
-      if (!Number.isFinite(ms)) {
-        throw new InvalidArgumentError(
-          `${JSON.stringify(value)} is not an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (in ${text})`,
-          { id: text },
-        );
-      }
-      return ms;
-    }
-    case 'enum': {
-      const names = field.names ?? {};
-      const n = Object.hasOwn(names, value) ? names[value] : undefined;
-      if (typeof n !== 'number') {
-        const valid = Object.keys(names).filter((name) => typeof names[name] === 'number');
-        throw new InvalidArgumentError(`${JSON.stringify(value)} is not one of ${valid.join(', ')} (in ${text})`, {
-          id: text,
-        });
-      }
-      return n;
-    }
   }
 }
 
