@@ -1,0 +1,188 @@
+// Entry points: a Store, Catalog and ResourceManager sharing one Kysely instance, on a PostgreSQL server
+// (`pg`) or on embedded PGlite. `pg` and `@electric-sql/pglite` are optional peers, loaded only when used.
+import type * as PgliteModule from '@electric-sql/pglite';
+import type { PGliteInterface } from '@electric-sql/pglite';
+import type { Clock } from '@flyte-ts/core';
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import type PgModule from 'pg';
+import { translateError } from './errors.js';
+import { migrateToLatest, type MigrationReport } from './migrations.js';
+import { PgliteDialect } from './pglite-dialect.js';
+import { PostgresCatalog } from './postgres-catalog.js';
+import { PostgresResourceManager } from './postgres-resource-manager.js';
+import { PostgresStore } from './postgres-store.js';
+import type { PostgresDatabase } from './schema.js';
+
+/** The adapters of one database, sharing its connection (pool), and what manages the database itself. */
+export interface PostgresBackend {
+  /** The Store port (projects, entities, executions, events, leases, schedules). */
+  readonly store: PostgresStore;
+  /** The Catalog port (cached task outputs and reservations). */
+  readonly catalog: PostgresCatalog;
+  /** The ResourceManager port (quota tokens per pool). */
+  readonly resourceManager: PostgresResourceManager;
+  /** The Kysely instance the adapters share, typed with the store's tables (for read-only queries). */
+  readonly db: Kysely<PostgresDatabase>;
+  /** Applies the migrations not applied yet (idempotent; safe from several processes at once). */
+  migrate(): Promise<MigrationReport>;
+  /**
+   * Closes the database: ends the pool this backend created (a pool given to it is left open) or closes the
+   * PGlite instance it created (one given to it is left open). Idempotent. Operations afterwards are
+   * `UNAVAILABLE`.
+   */
+  close(): Promise<void>;
+}
+
+/** Options shared by both entry points. */
+export interface BackendOptions {
+  /** Clock of catalog artifacts' creation times and of allocations without `now`. Default: the system clock. */
+  readonly clock?: Clock | undefined;
+}
+
+/** Where the PostgreSQL server is: a connection string, or a `pg.Pool` (or any Kysely `PostgresPool`) of yours. */
+export type PostgresConnection =
+  | {
+      /** `postgres://user:password@host:5432/database`. */
+      readonly connectionString: string;
+      /** Largest number of connections of the pool this backend creates. Default: 10. */
+      readonly maxConnections?: number | undefined;
+    }
+  | {
+      /**
+       * A pool of yours (e.g. a `pg.Pool`). `close()` leaves it open. Listen to its `error` event and to each
+       * client's (`pool.on('connect', (c) => c.on('error', ...))`): `pg` emits the errors of broken connections
+       * there, and an unheard `error` event crashes the process. Its int8 and bytea parsers may be the defaults or any parsers returning
+       * strings, numbers, bigints or bytes: the store reads them all without losing precision (it rejects a
+       * number that was already rounded).
+       */
+      readonly pool: PostgresPool;
+    };
+
+/** Options of {@link createPostgresStore}. */
+export type PostgresStoreOptions = PostgresConnection &
+  BackendOptions & {
+    /** Apply pending migrations before resolving. Default: false (call `migrate()` when you decide). */
+    readonly migrate?: boolean | undefined;
+  };
+
+/** Options of {@link createPgliteStore}. */
+export interface PgliteStoreOptions extends BackendOptions {
+  /**
+   * Directory of the database files (created when missing; reopening takes about a second). Default: none, the
+   * database lives in memory and is gone when closed.
+   */
+  readonly dataDir?: string | undefined;
+  /** A PGlite instance of yours instead (`dataDir` is then ignored); `close()` leaves it open. */
+  readonly pglite?: PGliteInterface | undefined;
+  /** Apply pending migrations before resolving. Default: true. */
+  readonly migrate?: boolean | undefined;
+}
+
+/** PostgreSQL type oid of int8: our pool decodes it as text whatever `pg.defaults.parseInt8` says. */
+const INT8_OID = 20;
+
+/**
+ * Opens the store on a PostgreSQL server through `pg` (install it: `npm install pg`). The schema is created or
+ * updated by `migrate()` (or by `migrate: true`).
+ * @throws {UnavailableError} `UNAVAILABLE` when `migrate: true` and the server cannot be reached
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresBackend> {
+  let pool: PostgresPool;
+  if ('pool' in options) {
+    const given = options.pool;
+    // Kysely ends its pool when destroyed; a pool given to us is its owner's to end.
+    pool = { connect: () => given.connect(), end: async () => {} };
+  } else {
+    const pg = await loadPg();
+    const own = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID && format !== 'binary'
+            ? (value: string) => value
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // A connection that breaks (server restart, pg_terminate_backend) emits `error` on its client, and on the
+    // pool when idle; without listeners that would crash the process. The failing query rejects by itself
+    // (UNAVAILABLE), and the pool discards the broken client when it is released.
+    own.on('error', () => {});
+    own.on('connect', (client) => client.on('error', () => {}));
+    pool = own;
+  }
+  return open(new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) }), options, false);
+}
+
+/**
+ * Opens the store on embedded PGlite (install it: `npm install @electric-sql/pglite`): PostgreSQL in process,
+ * in memory or in `dataDir`. Creating a database takes a few seconds and about half a gigabyte of memory: open
+ * one per process and share it. Access is serialized over PGlite's single connection.
+ */
+export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresBackend> {
+  const given = options.pglite;
+  const dialect =
+    given !== undefined
+      ? new PgliteDialect({ pglite: given })
+      : new PgliteDialect({
+          pglite: async () => {
+            const { PGlite } = await loadPglite();
+            return PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+          },
+        });
+  return open(new Kysely<PostgresDatabase>({ dialect }), options, true);
+}
+
+async function open(
+  db: Kysely<PostgresDatabase>,
+  options: BackendOptions & { readonly migrate?: boolean | undefined },
+  migrateByDefault: boolean,
+): Promise<PostgresBackend> {
+  let closed: Promise<void> | undefined;
+  const backend: PostgresBackend = {
+    store: new PostgresStore(db),
+    catalog: new PostgresCatalog(db, { clock: options.clock }),
+    resourceManager: new PostgresResourceManager(db, { clock: options.clock }),
+    db,
+    async migrate() {
+      try {
+        return await migrateToLatest(db);
+      } catch (error) {
+        throw translateError(error, 'migrate');
+      }
+    },
+    close() {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+  if (options.migrate ?? migrateByDefault) {
+    try {
+      await backend.migrate();
+    } catch (error) {
+      await backend.close();
+      throw error;
+    }
+  }
+  return backend;
+}
+
+async function loadPg(): Promise<typeof PgModule> {
+  try {
+    const pg = await import('pg');
+    // `pg` is CommonJS: its API is the default export when imported from ESM.
+    return (pg as unknown as { default?: typeof PgModule }).default ?? pg;
+  } catch (error) {
+    throw new Error('createPostgresStore needs the `pg` package: npm install pg', { cause: error });
+  }
+}
+
+async function loadPglite(): Promise<typeof PgliteModule> {
+  try {
+    return await import('@electric-sql/pglite');
+  } catch (error) {
+    throw new Error('createPgliteStore needs the `@electric-sql/pglite` package: npm install @electric-sql/pglite', {
+      cause: error,
+    });
+  }
+}

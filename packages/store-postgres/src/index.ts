@@ -1,0 +1,18 @@
+// @flyte-ts/store-postgres: the Store, Catalog and ResourceManager ports on PostgreSQL through Kysely, on a
+// PostgreSQL server (`pg`) or embedded PGlite. This file is the package's public API.
+
+export {
+  createPgliteStore,
+  createPostgresStore,
+  type BackendOptions,
+  type PgliteStoreOptions,
+  type PostgresBackend,
+  type PostgresConnection,
+  type PostgresStoreOptions,
+} from './backend.js';
+export { PostgresStore } from './postgres-store.js';
+export { PostgresCatalog, type PostgresCatalogOptions } from './postgres-catalog.js';
+export { PostgresResourceManager, type PostgresResourceManagerOptions } from './postgres-resource-manager.js';
+export { migrateToLatest, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type MigrationReport } from './migrations.js';
+export { PgliteDialect, type PgliteDialectConfig } from './pglite-dialect.js';
+export type { PostgresDatabase } from './schema.js';
