@@ -1,17 +1,19 @@
-// `npm run demo`: the Quickstart end to end. Serializes and compiles `wf` the way registration does (written
-// to .flyte/package), runs it on an engine over the in-memory adapters, prints a timeline of its nodes and
-// its outputs, then runs it again to show the cached tasks answered from the cache.
+// `npm run demo`: the Quickstart end to end, on a durable engine. Serializes and compiles `wf` the way
+// registration does (written to .flyte/package), runs it once on an engine whose records live in embedded PGlite
+// in .flyte/db (or on the PostgreSQL server of DATABASE_URL) and whose inputs and outputs live in .flyte/data,
+// and prints a timeline of its nodes and its outputs. Run it again: the cached tasks are answered from the store.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toJsonString } from '@bufbuild/protobuf';
 import { compilePackage } from '@flyte-ts/compiler';
 import { describeLiteralType, idl, msFromTimestamp, serialize } from '@flyte-ts/core';
-import { settings, startMemoryEngine, type RunResult } from './engine.js';
-import { runQuickstart, wf } from './quickstart.js';
+import { listWorkflowExecutions, settings, startDurableEngine, uniqueExecutionName, type RunResult } from './engine.js';
+import { meanOf, runQuickstart, sample, stdOf, wf } from './quickstart.js';
 import { formatTimeline, nodeTimeline } from './timeline.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const state = fileURLToPath(new URL('../../.flyte', import.meta.url));
 const out = fileURLToPath(new URL('../../.flyte/package/', import.meta.url));
 const signature = (variables: { [name: string]: idl.core.Variable } = {}) =>
   Object.entries(variables)
@@ -49,21 +51,51 @@ for (const [node, { ids }] of downstream.sort(([a], [b]) =>
   console.log(`  ${node.padEnd(10)} -> ${ids.join(', ')}`);
 }
 
-// 2. Run it on an engine, twice with the same seed: the second run reads the cached tasks' results.
-const engine = await startMemoryEngine();
+// 2. Run it once on a durable engine. With the same seed as the runs before, the cached tasks' results come
+// from the store's catalog.
+const databaseUrl = process.env.DATABASE_URL || undefined;
+const durable = await startDurableEngine({ dir: state, databaseUrl, tasks: [sample, meanOf, stdOf] }).catch(
+  (error: unknown) => {
+    // Nothing is left open when opening fails: say why and stop.
+    const store = databaseUrl === undefined ? 'the PGlite store in .flyte/db' : 'the PostgreSQL server of DATABASE_URL';
+    console.error(`\nCould not open ${store}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
 try {
-  for (const [name, title] of [
-    ['quickstart-1', 'Run 1: wf(n=500, mean=42, sigma=2, seed=7)'],
-    ['quickstart-2', 'Run 2: the same inputs again (mean_of and std_of are cached)'],
-  ] as const) {
-    const result = await runQuickstart(engine, { name, seed: 7 });
-    console.log(`\n${title}: ${result.phase} in ${elapsed(result)} ms`);
-    for (const line of formatTimeline(await nodeTimeline(engine, result.id))) console.log(`  ${line}`);
-    const { mean, std } = result.outputs ?? { mean: NaN, std: NaN };
-    console.log(`  outputs: mean = ${mean.toFixed(3)}, std = ${std.toFixed(3)}`);
+  const { engine } = durable;
+  const embedded = databaseUrl === undefined;
+  const dbDir = relative(root, durable.database);
+  console.log(
+    embedded
+      ? `\nStore: embedded PostgreSQL (PGlite) in ${dbDir}/; set DATABASE_URL to use a PostgreSQL server`
+      : `\nStore: PostgreSQL server ${durable.database} (DATABASE_URL)`,
+  );
+  console.log(`Blobs: local filesystem in ${relative(root, fileURLToPath(durable.dataUri))}/ (inputs, outputs)`);
+
+  const name = uniqueExecutionName('quickstart');
+  const result = await runQuickstart(engine, { name, seed: 7 });
+  console.log(`\nExecution ${name}: wf(n=500, mean=42, sigma=2, seed=7): ${result.phase} in ${elapsed(result)} ms`);
+  const rows = await nodeTimeline(engine, result.id);
+  for (const line of formatTimeline(rows)) console.log(`  ${line}`);
+  const { mean, std } = result.outputs ?? { mean: NaN, std: NaN };
+  console.log(`  outputs: mean = ${mean.toFixed(3)}, std = ${std.toFixed(3)}`);
+
+  // What a second run shows: the executions the store kept, and the cache answering the cached tasks.
+  const earlier = (await listWorkflowExecutions(engine, wf)).filter((e) => e.id?.name !== name).length;
+  const hits = rows.filter((r) => r.cacheStatus === 'CACHE_HIT').map((r) => r.name);
+  if (earlier === 0) {
+    const again = embedded ? '`npm run demo` again' : '`npm run demo` again with the same DATABASE_URL';
+    const from = embedded ? dbDir : 'the PostgreSQL server';
+    console.log(`\nRun ${again}: the cached tasks (mean_of, std_of) are answered from ${from}.`);
+  } else {
+    const holder = embedded ? `The store in ${dbDir}` : 'The PostgreSQL server';
+    const count = `${earlier} earlier execution${earlier === 1 ? '' : 's'} of ${wf.name}`;
+    const answered = hits.length === 0 ? '' : `; ${hits.join(' and ')} answered from its cache`;
+    console.log(`\n${holder} holds ${count}${answered}${embedded ? ' (`rm -rf .flyte` starts over)' : ''}.`);
   }
 } finally {
-  await engine.stop();
+  await durable.close();
 }
 
 function elapsed(result: RunResult<typeof wf.outputs>): number {
