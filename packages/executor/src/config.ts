@@ -37,7 +37,7 @@ export interface EngineConfig {
    * 30 s; plugins normally call `requestRecheck` and are not polled).
    */
   readonly pollInterval?: { readonly baseMs: number; readonly maxMs: number };
-  /** Heartbeat of cache reservations, in ms (default 10 s). */
+  /** Heartbeat of cache reservations, in ms (default 10 s); a reservation lapses three heartbeats after its last one. */
   readonly cacheReservationHeartbeatMs?: number;
   /** Largest number of plugin `handle` calls in flight at once, all executions together (default 512). */
   readonly handleConcurrency?: number;

@@ -75,7 +75,7 @@ describe('caching', () => {
     const wf = workflow({ name: 'cache.serial_wf', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
       y: serial({ x }).y,
     }));
-    const { engine } = await startEngine({ config: { cacheReservationHeartbeatMs: 20 } });
+    const { engine } = await startEngine({ config: { cacheReservationHeartbeatMs: 200 } });
     await engine.register([wf], settings);
     for (const name of ['s1', 's2', 's3'])
       await engine.createExecution({ workflow: wf.id(settings), name, inputs: { x: 1 } });

@@ -118,7 +118,10 @@ export const taskHandler: NodeHandler = {
         // Cache serialization: one owner runs, the others wait for its result and look again.
         const heartbeatMs = rt.services.config.cacheReservationHeartbeatMs;
         const owner = attemptName(rt.executionId, run.key, 0);
-        const reservation = await catalog!.getOrExtendReservation(key, owner, { heartbeatMs, now: rt.now() });
+        const reservation = await catalog!.getOrExtendReservation(key, owner, {
+          heartbeatMs: heartbeatMs * RESERVATION_GRACE,
+          now: rt.now(),
+        });
         if (!reservation.acquired) {
           return { phase: 'running', recheckAfterMs: heartbeatMs };
         }
@@ -257,7 +260,10 @@ export const taskHandler: NodeHandler = {
     if (key !== undefined && state.r === true) {
       heartbeat = rt.services.config.cacheReservationHeartbeatMs;
       await catalog!
-        .getOrExtendReservation(key, attemptName(rt.executionId, run.key, 0), { heartbeatMs: heartbeat, now: rt.now() })
+        .getOrExtendReservation(key, attemptName(rt.executionId, run.key, 0), {
+          heartbeatMs: heartbeat * RESERVATION_GRACE,
+          now: rt.now(),
+        })
         .catch((e: unknown) => rt.services.warn(`extending the cache reservation of ${run.key}`, e));
     }
     if (phase !== attempt.phase) {
@@ -375,6 +381,12 @@ function endAttempt(
   if (failure !== undefined) attempt.error = executionError(failure, rt.now(), rt.paths(run).error);
   rt.stageTask(run);
 }
+
+/**
+ * A cache reservation lasts this many heartbeats after its last extension (datacatalog's heartbeat grace period
+ * multiplier), so that an owner late by a heartbeat or two under load keeps it.
+ */
+const RESERVATION_GRACE = 3;
 
 function contextFor(
   run: NodeRun,
