@@ -7,7 +7,7 @@ import { MemoryBlobStore, MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
 import { execId, phaseOf, settings } from './support.js';
 
-const leases = { ttlMs: 400, renewIntervalMs: 100, pollIntervalMs: 25 } as const;
+const leases = { ttlMs: 1_500, renewIntervalMs: 150, pollIntervalMs: 25 } as const;
 
 /** A Store that can be cut off: every call fails as UNAVAILABLE while `cut` is set (a network partition). */
 function partitionable(store: Store): { store: Store; setCut(cut: boolean): void } {
