@@ -1004,6 +1004,31 @@ async function lockExecutions(trx: Trx, keys: CommitPlan['keys']): Promise<Map<s
   return locked;
 }
 
+/**
+ * The node ids of `writes` per execution primary key, in chunks of at most {@link CHUNK}: the revision reads look
+ * rows up as `execution_pk = $1 and node_id in (...)`, planned in under a millisecond. (An OR of one
+ * `(execution_pk = ... and node_id = ...)` term per row took PostgreSQL about 90 ms to plan per 500 rows.)
+ */
+function nodeIdChunks(
+  writes: readonly { readonly key: string; readonly columns: { readonly node_id: string } }[],
+  pks: ReadonlyMap<string, string>,
+): { readonly pk: string; readonly nodeIds: string[] }[] {
+  const byPk = new Map<string, Set<string>>();
+  for (const write of writes) {
+    const pk = pks.get(write.key);
+    if (pk === undefined) continue;
+    let ids = byPk.get(pk);
+    if (ids === undefined) byPk.set(pk, (ids = new Set()));
+    ids.add(write.columns.node_id);
+  }
+  const chunks: { pk: string; nodeIds: string[] }[] = [];
+  for (const [pk, ids] of byPk) {
+    const all = [...ids];
+    for (let i = 0; i < all.length; i += CHUNK) chunks.push({ pk, nodeIds: all.slice(i, i + CHUNK) });
+  }
+  return chunks;
+}
+
 async function currentNodeRevisions(
   trx: Trx,
   nodes: readonly NodeWrite[],
@@ -1012,19 +1037,12 @@ async function currentNodeRevisions(
   const revisions = new Map<string, number>();
   const byPk = new Map<string, string>();
   for (const [key, pk] of pks) byPk.set(pk, key);
-  const wanted = nodes.filter((node) => pks.has(node.key));
-  for (let i = 0; i < wanted.length; i += CHUNK) {
-    const chunk = wanted.slice(i, i + CHUNK);
+  for (const { pk, nodeIds } of nodeIdChunks(nodes, pks)) {
     const rows = await trx
       .selectFrom('node_executions')
       .select(['execution_pk', 'node_id', 'revision'])
-      .where((eb) =>
-        eb.or(
-          chunk.map((node) =>
-            eb.and([eb('execution_pk', '=', pks.get(node.key)!), eb('node_id', '=', node.columns.node_id)]),
-          ),
-        ),
-      )
+      .where('execution_pk', '=', pk)
+      .where('node_id', 'in', nodeIds)
       .execute();
     for (const row of rows) {
       revisions.set(compositeKey(['n', byPk.get(String(row.execution_pk))!, row.node_id]), row.revision);
@@ -1041,24 +1059,13 @@ async function currentTaskRevisions(
   const revisions = new Map<string, number>();
   const byPk = new Map<string, string>();
   for (const [key, pk] of pks) byPk.set(pk, key);
-  const wanted = tasks.filter((task) => pks.has(task.key));
-  for (let i = 0; i < wanted.length; i += CHUNK) {
-    const chunk = wanted.slice(i, i + CHUNK);
+  // Every attempt of the nodes is read (a few rows more at most); the revisions are looked up by their whole key.
+  for (const { pk, nodeIds } of nodeIdChunks(tasks, pks)) {
     const rows = await trx
       .selectFrom('task_executions')
       .select(['execution_pk', 'node_id', 'retry_attempt', 'task_key', 'revision'])
-      .where((eb) =>
-        eb.or(
-          chunk.map((task) =>
-            eb.and([
-              eb('execution_pk', '=', pks.get(task.key)!),
-              eb('node_id', '=', task.columns.node_id),
-              eb('retry_attempt', '=', task.columns.retry_attempt),
-              eb('task_key', '=', task.columns.task_key),
-            ]),
-          ),
-        ),
-      )
+      .where('execution_pk', '=', pk)
+      .where('node_id', 'in', nodeIds)
       .execute();
     for (const row of rows) {
       const key = byPk.get(String(row.execution_pk))!;
