@@ -109,14 +109,19 @@ export type {
   TaskExecutionRecord,
 } from './ports/store.js';
 export {
+  DEFAULT_PAGE_LIMIT,
   FILTER_FUNCTIONS,
   formatFilters,
+  MAX_PAGE_LIMIT,
   parseFilters,
+  resolvePageLimit,
+  resolveSort,
   type Filter,
   type FilterFunction,
   type ListQuery,
   type Page,
   type SortDirection,
+  type SortKeys,
 } from './ports/list-query.js';
 export {
   checkFilterFunction,

@@ -625,6 +625,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (this.acquireRequested || signal.aborted) continue;
       const wake = new AbortController();
       this.wakeAcquire = () => wake.abort();
+      // `AbortSignal.any` (Node ≥ 20.3) is the signal combinator, not the `any` type.
       await this.clock.sleep(config.pollIntervalMs, AbortSignal.any([signal, wake.signal])).catch(() => undefined);
       this.wakeAcquire = undefined;
     }

@@ -2,9 +2,13 @@
 // and opaque keyset page tokens (the last row's sort value and sequence number) validated on the way back in.
 import {
   checkFilterFunction,
+  DEFAULT_PAGE_LIMIT,
   formatFilters,
   InvalidArgumentError,
+  MAX_PAGE_LIMIT,
   parseFilterValue,
+  resolvePageLimit,
+  resolveSort,
   type Filter,
   type FilterValueKind,
   type ListQuery,
@@ -43,9 +47,9 @@ export interface ListDefinition<T> {
 }
 
 /** Page size when the query gives none. */
-export const DEFAULT_LIMIT = 100;
+export const DEFAULT_LIMIT = DEFAULT_PAGE_LIMIT;
 /** Largest page size: larger limits are capped. */
-export const MAX_LIMIT = 1000;
+export const MAX_LIMIT = MAX_PAGE_LIMIT;
 
 /** Options of {@link listPage}. */
 export interface ListPageOptions<T, R> {
@@ -74,7 +78,7 @@ export function listPage<T, R>(
   query: ListQuery | undefined,
   options: ListPageOptions<T, R>,
 ): Page<R> {
-  const limit = pageLimit(query?.limit);
+  const limit = resolvePageLimit(query?.limit);
   const filters = query?.filters ?? [];
   const predicates = filters.map((filter) => compileFilter(definition, filter));
   const sort = resolveSort(definition, query?.sortBy);
@@ -129,39 +133,6 @@ export function listPage<T, R>(
     items: page.map((entry) => options.map(entry.row.value)),
     nextToken: more && last !== undefined ? encodeToken(fingerprint, last.key, last.row.seq) : undefined,
   };
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new InvalidArgumentError(`page limit must be a positive integer, got ${String(limit)}`, { id: 'limit' });
-  }
-  return Math.min(limit, MAX_LIMIT);
-}
-
-function resolveSort<T>(
-  definition: ListDefinition<T>,
-  sortBy: ListQuery['sortBy'],
-): { key: string; direction: SortDirection; field: Field<T> | undefined } {
-  if (sortBy === undefined) {
-    const fallback = definition.defaultSort;
-    if (fallback === undefined) return { key: '', direction: 'asc', field: undefined };
-    return { key: fallback.key, direction: fallback.direction, field: definition.sortKeys[fallback.key] };
-  }
-  const field = Object.hasOwn(definition.sortKeys, sortBy.key) ? definition.sortKeys[sortBy.key] : undefined;
-  if (field === undefined) {
-    const keys = Object.keys(definition.sortKeys);
-    throw new InvalidArgumentError(
-      `${definition.name} cannot be sorted by ${JSON.stringify(sortBy.key)}; ${keys.length === 0 ? 'they keep their own order' : `sort by ${keys.join(', ')}`}`,
-      { id: sortBy.key },
-    );
-  }
-  if (sortBy.direction !== 'asc' && sortBy.direction !== 'desc') {
-    throw new InvalidArgumentError(`sort direction must be 'asc' or 'desc', got ${JSON.stringify(sortBy.direction)}`, {
-      id: sortBy.key,
-    });
-  }
-  return { key: sortBy.key, direction: sortBy.direction, field };
 }
 
 function compileFilter<T>(definition: ListDefinition<T>, filter: Filter): (row: T) => boolean {

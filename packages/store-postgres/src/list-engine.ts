@@ -3,10 +3,14 @@
 // and page tokens opaque keyset positions (the last row's sort value and sequence number), bound to the query.
 import {
   checkFilterFunction,
+  DEFAULT_PAGE_LIMIT,
   formatFilters,
   InvalidArgumentError,
+  MAX_PAGE_LIMIT,
   parseFilterValue,
   parseRfc3339Nanos,
+  resolvePageLimit,
+  resolveSort,
   type Filter,
   type FilterValueKind,
   type ListQuery,
@@ -40,9 +44,9 @@ export interface SqlListDefinition {
 }
 
 /** Page size when the query gives none. */
-export const DEFAULT_LIMIT = 100;
+export const DEFAULT_LIMIT = DEFAULT_PAGE_LIMIT;
 /** Largest page size: larger limits are capped. */
-export const MAX_LIMIT = 1000;
+export const MAX_LIMIT = MAX_PAGE_LIMIT;
 
 /** Bounds of int8: times outside them cannot be stored, so filter bounds beyond them are clamped. */
 const INT8_MIN = -(2n ** 63n);
@@ -84,7 +88,7 @@ export async function listPage<R extends KeyedRow>(
   options: ListPageOptions,
   fetch: (page: SqlPage) => Promise<readonly R[]>,
 ): Promise<{ readonly rows: readonly R[]; readonly nextToken: string | undefined }> {
-  const limit = pageLimit(query?.limit);
+  const limit = resolvePageLimit(query?.limit);
   const filters = query?.filters ?? [];
   const conditions = filters.map((filter) => compileFilter(definition, filter));
   const sort = resolveSort(definition, query?.sortBy);
@@ -127,39 +131,6 @@ export async function listPage<R extends KeyedRow>(
         ? encodeToken(fingerprint, tokenKey(sort.field, last.list_key), int8Number(asInt8(last.list_seq), 'seq'))
         : undefined,
   };
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new InvalidArgumentError(`page limit must be a positive integer, got ${String(limit)}`, { id: 'limit' });
-  }
-  return Math.min(limit, MAX_LIMIT);
-}
-
-function resolveSort(
-  definition: SqlListDefinition,
-  sortBy: ListQuery['sortBy'],
-): { key: string; direction: SortDirection; field: SqlField | undefined } {
-  if (sortBy === undefined) {
-    const fallback = definition.defaultSort;
-    if (fallback === undefined) return { key: '', direction: 'asc', field: undefined };
-    return { key: fallback.key, direction: fallback.direction, field: definition.sortKeys[fallback.key] };
-  }
-  const field = Object.hasOwn(definition.sortKeys, sortBy.key) ? definition.sortKeys[sortBy.key] : undefined;
-  if (field === undefined) {
-    const keys = Object.keys(definition.sortKeys);
-    throw new InvalidArgumentError(
-      `${definition.name} cannot be sorted by ${JSON.stringify(sortBy.key)}; ${keys.length === 0 ? 'they keep their own order' : `sort by ${keys.join(', ')}`}`,
-      { id: sortBy.key },
-    );
-  }
-  if (sortBy.direction !== 'asc' && sortBy.direction !== 'desc') {
-    throw new InvalidArgumentError(`sort direction must be 'asc' or 'desc', got ${JSON.stringify(sortBy.direction)}`, {
-      id: sortBy.key,
-    });
-  }
-  return { key: sortBy.key, direction: sortBy.direction, field };
 }
 
 /** One filter as a SQL condition; every value is a bound parameter cast to the column's type. */

@@ -99,3 +99,60 @@ function splitTopLevel(text: string): string[] {
 export function formatFilters(filters: readonly Filter[]): string {
   return filters.map((f) => `${f.fn}(${f.field},${f.values.join(';')})`).join('+');
 }
+
+/** Page size of a list query that gives none. */
+export const DEFAULT_PAGE_LIMIT = 100;
+
+/** Largest page size: larger limits are capped to it. */
+export const MAX_PAGE_LIMIT = 1000;
+
+/**
+ * The page size of a query: {@link DEFAULT_PAGE_LIMIT} when unset, capped at {@link MAX_PAGE_LIMIT}.
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` (id `limit`) unless it is a positive integer
+ */
+export function resolvePageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new InvalidArgumentError(`page limit must be a positive integer, got ${String(limit)}`, { id: 'limit' });
+  }
+  return Math.min(limit, MAX_PAGE_LIMIT);
+}
+
+/** What a list may be sorted by: its keys (each with the adapter's own description) and its default order. */
+export interface SortKeys<F> {
+  /** Plural name of what is listed, for error messages (`executions`). */
+  readonly name: string;
+  /** Keys `sortBy` may name. */
+  readonly sortKeys: { readonly [key: string]: F };
+  /** The default order; undefined means insertion order. */
+  readonly defaultSort?: { readonly key: string; readonly direction: SortDirection } | undefined;
+}
+
+/**
+ * The order of a query: its `sortBy`, or the list's default (key `''` and no field: insertion order).
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` for a key the list has not, or a direction other than asc/desc
+ */
+export function resolveSort<F>(
+  list: SortKeys<F>,
+  sortBy: ListQuery['sortBy'],
+): { key: string; direction: SortDirection; field: F | undefined } {
+  if (sortBy === undefined) {
+    const fallback = list.defaultSort;
+    if (fallback === undefined) return { key: '', direction: 'asc', field: undefined };
+    return { key: fallback.key, direction: fallback.direction, field: list.sortKeys[fallback.key] };
+  }
+  const field = Object.hasOwn(list.sortKeys, sortBy.key) ? list.sortKeys[sortBy.key] : undefined;
+  if (field === undefined) {
+    const keys = Object.keys(list.sortKeys);
+    throw new InvalidArgumentError(
+      `${list.name} cannot be sorted by ${JSON.stringify(sortBy.key)}; ${keys.length === 0 ? 'they keep their own order' : `sort by ${keys.join(', ')}`}`,
+      { id: sortBy.key },
+    );
+  }
+  if (sortBy.direction !== 'asc' && sortBy.direction !== 'desc') {
+    throw new InvalidArgumentError(`sort direction must be 'asc' or 'desc', got ${JSON.stringify(sortBy.direction)}`, {
+      id: sortBy.key,
+    });
+  }
+  return { key: sortBy.key, direction: sortBy.direction, field };
+}
