@@ -270,7 +270,7 @@ describe.skipIf(DATABASE_URL === undefined)(
       // Cut every connection of the engine to its database, again and again, while the workflow runs.
       while ((await ended(w.backend.store, id).catch(() => undefined)) === undefined) {
         const result = await admin(
-          'select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+          "select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and usename = current_user and backend_type = 'client backend'",
           [w.database.name],
         );
         drops += Number((result.rows[0] as { n: string }).n);
