@@ -51,6 +51,22 @@ export interface EngineConfig {
    * expire.
    */
   readonly leases?: boolean | LeaseConfig;
+  /** Where LiteralMaps (node and task outputs, execution outputs) are kept, and how large they may be. */
+  readonly data?: DataConfig;
+}
+
+/**
+ * Literal offloading. Outputs whose LiteralMap encodes to at most `inlineLimitBytes` stay inline: in the node and
+ * task execution records and events (Flyte's `output_data`), with no blob store round trip. Larger ones are
+ * written as `outputs.pb` under the metadata prefix and referenced by URI (`output_uri`). Above
+ * `maxLiteralMapBytes` the node fails with `OutputsTooLarge` (not retried): move big data as files, directories or
+ * datasets instead.
+ */
+export interface DataConfig {
+  /** Largest encoded LiteralMap kept inline, in bytes (default 65,536; 0 offloads every LiteralMap). */
+  readonly inlineLimitBytes?: number;
+  /** Largest encoded LiteralMap a node may output, in bytes (default 10 MiB, as flytepropeller's max output size). */
+  readonly maxLiteralMapBytes?: number;
 }
 
 /** How an engine claims executions when it shares a Store with other engines. */
@@ -112,6 +128,7 @@ export interface ResolvedConfig {
   readonly handleConcurrency: number;
   readonly id: string;
   readonly leases: Required<LeaseConfig> | undefined;
+  readonly data: Required<DataConfig>;
 }
 
 /** Applies defaults. */
@@ -138,7 +155,26 @@ export function resolveConfig(config: EngineConfig = {}, blobScheme: string): Re
     handleConcurrency: config.handleConcurrency ?? 512,
     id: config.id ?? `engine-${Math.random().toString(36).slice(2, 10)}`,
     leases: resolveLeases(config.leases),
+    data: resolveData(config.data),
   };
+}
+
+function resolveData(data: DataConfig = {}): Required<DataConfig> {
+  const resolved = {
+    inlineLimitBytes: data.inlineLimitBytes ?? 64 * 1024,
+    maxLiteralMapBytes: data.maxLiteralMapBytes ?? 10 * 1024 * 1024,
+  };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`config.data.${key} must be a non-negative integer, not ${value}`);
+    }
+  }
+  if (resolved.inlineLimitBytes > resolved.maxLiteralMapBytes) {
+    throw new RangeError(
+      `config.data.inlineLimitBytes (${resolved.inlineLimitBytes}) must not exceed maxLiteralMapBytes (${resolved.maxLiteralMapBytes})`,
+    );
+  }
+  return resolved;
 }
 
 function resolveLeases(leases: boolean | LeaseConfig | undefined): Required<LeaseConfig> | undefined {

@@ -1007,6 +1007,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   async getNodeExecutionOutputs(id: idl.core.NodeExecutionIdentifier): Promise<idl.core.LiteralMap> {
     const node = await this.store.getNodeExecution(id);
     const result = node?.nodeExecution.closure?.outputResult;
+    // Small outputs are kept inline in the record; larger ones are read from the blob store.
+    if (result?.case === 'outputData') return result.value;
     if (result?.case !== 'outputUri') {
       throw new ExecutorError('INVALID_STATE', `node ${id.nodeId} has no outputs`, { id: id.nodeId });
     }

@@ -8,7 +8,7 @@ export {
   type ExecutionTarget,
   type WaitOptions,
 } from './engine.js';
-export type { EngineConfig, EngineOptions, LeaseConfig } from './config.js';
+export type { DataConfig, EngineConfig, EngineOptions, LeaseConfig } from './config.js';
 export { EXECUTOR_ERROR_CODES, ExecutorError, type ExecutorErrorCode } from './errors.js';
 export type { ExecutionInputs } from './inputs.js';
 export { FunctionTaskPlugin, type FunctionPluginOptions, type FunctionTask } from './plugins/function-plugin.js';

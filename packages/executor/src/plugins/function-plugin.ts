@@ -16,6 +16,7 @@ import {
   type TypeMap,
 } from '@flyte-ts/core';
 import PQueue from 'p-queue';
+import { NodeFailure } from '../runtime/failure.js';
 import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /**
@@ -143,6 +144,14 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     const message = error instanceof Error ? error.message : String(error);
     if (ctx.signal.aborted) {
       return { phase: 'retryable-failure', error: { code: 'Aborted', message, kind: 'system' } };
+    }
+    if (error instanceof NodeFailure) {
+      // The engine refused what the task produced (outputs above the size limit, ...).
+      return {
+        phase: error.retryable ? 'retryable-failure' : 'permanent-failure',
+        state: { started: true },
+        error: { code: error.code, message: error.message, kind: error.kind },
+      };
     }
     if (error instanceof WorkerLoadError) {
       return { phase: 'permanent-failure', error: { code: 'FunctionNotFound', message, kind: 'system' } };

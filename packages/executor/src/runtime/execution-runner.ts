@@ -33,6 +33,7 @@ import {
 } from './node-run.js';
 import { childExecutionName } from './names.js';
 import { isTerminalWorkflowPhase } from './phases.js';
+import { storeOutputs, type StoredOutputs } from './outputs.js';
 import { platformResources, type PlatformResources } from './resources.js';
 import type { EngineServices } from './services.js';
 
@@ -366,6 +367,10 @@ export class ExecutionRunner implements Runtime {
     run.createdAt = closure?.createdAt === undefined ? 0 : msFromTimestamp(closure.createdAt);
     if (closure?.outputResult.case === 'error') run.error = closure.outputResult.value;
     if (closure?.outputResult.case === 'outputUri') run.memo.outputUri = closure.outputResult.value;
+    if (closure?.outputResult.case === 'outputData') {
+      run.outputs = closure.outputResult.value;
+      run.memo.outputsInline = true;
+    }
     if (closure?.targetMetadata.case === 'taskNodeMetadata') run.cacheStatus = closure.targetMetadata.value.cacheStatus;
     run.dynamic = record.nodeExecution.metadata?.isDynamic ?? false;
     if (run.phase === NP.RUNNING || run.phase === NP.DYNAMIC_RUNNING || run.phase === NP.QUEUED) {
@@ -489,8 +494,8 @@ export class ExecutionRunner implements Runtime {
     if (dag.status === 'succeeded') {
       const outputs = dag.outputs ?? create(idl.core.LiteralMapSchema);
       const end = dag.runs.get(END);
-      const uri =
-        end === undefined ? undefined : ((end.memo.outputUri as string | undefined) ?? this.paths(end).outputs);
+      // Outputs kept inline by the end node stay inline in the execution's closure.
+      const uri = end === undefined ? undefined : (end.memo.outputUri as string | undefined);
       this.setWorkflowPhase(WP.SUCCEEDED, { outputsUri: uri, outputs });
       this.afterCommit(() => this.finish());
       return;
@@ -627,13 +632,23 @@ export class ExecutionRunner implements Runtime {
     );
     const closure = original?.nodeExecution.closure;
     if (closure === undefined || (closure.phase !== NP.SUCCEEDED && closure.phase !== NP.RECOVERED)) return false;
-    if (closure.outputResult.case !== 'outputUri') return false;
-    const outputs = await this.services.data.readLiteralMap(closure.outputResult.value);
+    const result = closure.outputResult;
+    if (result.case !== 'outputUri' && result.case !== 'outputData') return false;
+    const outputs = result.case === 'outputData' ? result.value : await this.services.data.readLiteralMap(result.value);
     const paths = this.paths(run);
     await this.services.data.writeLiteralMap(paths.inputs, run.inputs ?? create(idl.core.LiteralMapSchema));
-    await this.services.data.writeLiteralMap(paths.outputs, outputs);
+    // The limits of this engine apply to recovered outputs too.
+    let stored: StoredOutputs;
+    try {
+      stored = await storeOutputs(this.services, `node ${run.key}`, paths.outputs, outputs);
+    } catch (error) {
+      if (!(error instanceof NodeFailure)) throw error;
+      this.fail(run, error, false);
+      return true;
+    }
     run.outputs = outputs;
-    run.memo.outputUri = paths.outputs;
+    if (stored.inline) run.memo.outputsInline = true;
+    else run.memo.outputUri = stored.uri;
     run.state.t0 = this.now().getTime();
     run.createdAt = run.state.t0;
     this.releaseSlot(run);
@@ -669,20 +684,30 @@ export class ExecutionRunner implements Runtime {
       case 'succeeded': {
         run.outputs = transition.outputs;
         this.releaseSlot(run);
-        const write =
-          run.memo.outputsWritten === true || run.spec.id === START
-            ? Promise.resolve()
-            : this.services.data.writeLiteralMap(this.paths(run).outputs, transition.outputs, {
-                signal: this.lifetime.signal,
-              });
-        void write.then(
-          () => {
-            if (this.stopped || this.aborting !== undefined) return;
-            run.memo.outputUri ??= this.paths(run).outputs;
-            this.setNodePhase(run, NP.SUCCEEDED);
-            this.afterCommit(() => this.onTerminal(run));
+        const succeed = () => {
+          if (this.stopped || this.aborting !== undefined) return;
+          this.setNodePhase(run, NP.SUCCEEDED);
+          this.afterCommit(() => this.onTerminal(run));
+        };
+        // Outputs a task handler already placed (inline or written) are not placed again.
+        if (run.spec.id === START || run.memo.outputsInline === true || run.memo.outputUri !== undefined) {
+          succeed();
+          return;
+        }
+        void storeOutputs(this.services, `node ${run.key}`, this.paths(run).outputs, transition.outputs, {
+          signal: this.lifetime.signal,
+        }).then(
+          (stored) => {
+            if (stored.inline) run.memo.outputsInline = true;
+            else run.memo.outputUri = stored.uri;
+            succeed();
           },
-          (error: unknown) => this.fatal(error),
+          (error: unknown) => {
+            if (error instanceof NodeFailure) {
+              run.outputs = undefined;
+              if (!this.stopped && this.aborting === undefined) this.fail(run, error, false);
+            } else this.fatal(error);
+          },
         );
         return;
       }
@@ -822,7 +847,12 @@ export class ExecutionRunner implements Runtime {
                 case: 'outputs',
                 value: create(idl.admin.LiteralMapBlobSchema, { data: { case: 'uri', value: result.outputsUri } }),
               }
-            : (previous?.outputResult ?? { case: undefined });
+            : result.outputs !== undefined
+              ? {
+                  case: 'outputs',
+                  value: create(idl.admin.LiteralMapBlobSchema, { data: { case: 'values', value: result.outputs } }),
+                }
+              : (previous?.outputResult ?? { case: undefined });
     const closure: idl.admin.ExecutionClosure = { ...(previous ?? create(idl.admin.ExecutionClosureSchema)) };
     closure.phase = phase;
     closure.outputResult = outputResult;
@@ -847,7 +877,9 @@ export class ExecutionRunner implements Runtime {
           ? { case: 'error', value: result.error }
           : result.outputsUri !== undefined
             ? { case: 'outputUri', value: result.outputsUri }
-            : { case: undefined },
+            : result.outputs !== undefined
+              ? { case: 'outputData', value: result.outputs }
+              : { case: undefined },
     });
     this.events.push({ kind: 'workflow', event });
     if (isTerminalWorkflowPhase(phase) && startedAt !== undefined) {
@@ -874,7 +906,9 @@ export class ExecutionRunner implements Runtime {
           ? { case: 'error', value: run.error }
           : phase === NP.SUCCEEDED && outputUri !== undefined
             ? { case: 'outputUri', value: outputUri }
-            : { case: undefined },
+            : phase === NP.SUCCEEDED && run.memo.outputsInline === true && run.outputs !== undefined
+              ? { case: 'outputData', value: run.outputs }
+              : { case: undefined },
       targetMetadata:
         kind === 'taskNode' || (kind === undefined && run.task !== undefined)
           ? {
@@ -924,9 +958,11 @@ export class ExecutionRunner implements Runtime {
       outputResult:
         run.phase === NP.SUCCEEDED && outputUri !== undefined
           ? { case: 'outputUri', value: outputUri }
-          : run.error !== undefined && (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT)
-            ? { case: 'error', value: run.error }
-            : { case: undefined },
+          : run.phase === NP.SUCCEEDED && run.memo.outputsInline === true && run.outputs !== undefined
+            ? { case: 'outputData', value: run.outputs }
+            : run.error !== undefined && (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT)
+              ? { case: 'error', value: run.error }
+              : { case: undefined },
       ...(parent === undefined ? {} : { parentNodeMetadata: { nodeId: parent.key } }),
       retryGroup: String(run.state.a),
       specNodeId: run.spec.id,
@@ -1118,9 +1154,11 @@ function attemptResult(
   attempt: TaskAttempt,
 ):
   | { case: 'outputUri'; value: string }
+  | { case: 'outputData'; value: idl.core.LiteralMap }
   | { case: 'error'; value: idl.core.ExecutionError }
   | { case: undefined; value?: undefined } {
   if (attempt.outputUri !== undefined) return { case: 'outputUri', value: attempt.outputUri };
+  if (attempt.outputData !== undefined) return { case: 'outputData', value: attempt.outputData };
   if (attempt.error !== undefined) return { case: 'error', value: attempt.error };
   return { case: undefined };
 }

@@ -43,8 +43,10 @@ export interface TaskAttempt {
   reason: string;
   /** Its error, when failed. */
   error?: idl.core.ExecutionError | undefined;
-  /** Output URI, when succeeded. */
+  /** Output URI, when succeeded with outputs written to the blob store. */
   outputUri?: string | undefined;
+  /** The outputs, when succeeded with outputs kept inline. */
+  outputData?: idl.core.LiteralMap | undefined;
   /** External resources. */
   externalResources: readonly idl.event.ExternalResourceInfo[];
   /** Plugin custom info. */

@@ -13,6 +13,7 @@ import {
 } from '@flyte-ts/core';
 import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../runtime/failure.js';
 import { attemptName } from '../../runtime/names.js';
+import { storeOutputs } from '../../runtime/outputs.js';
 import { applyPlatformResources } from '../../runtime/resources.js';
 import type { NodeRun, TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
@@ -225,9 +226,9 @@ export const taskHandler: NodeHandler = {
           return { phase: 'failed', failure };
         }
       }
-      run.memo.outputsWritten = run.outputs !== undefined || run.memo.outputsWritten === true;
-      run.memo.outputUri = paths.outputs;
-      if (run.outputs === undefined) run.memo.outputsWritten = true;
+      // Outputs written through the context were placed by it (inline or in a blob); a plugin that wrote its own
+      // outputs.pb left them there.
+      if (run.memo.outputsInline !== true && run.memo.outputUri === undefined) run.memo.outputUri = paths.outputs;
       await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
       if (key !== undefined) {
         const source = taskExecutionId(run, rt, attempt);
@@ -241,7 +242,8 @@ export const taskHandler: NodeHandler = {
         }
         await releaseReservation(run, rt, key, state);
       }
-      attempt.outputUri = paths.outputs;
+      if (run.memo.outputsInline === true) attempt.outputData = outputs;
+      else attempt.outputUri = run.memo.outputUri as string;
       endAttempt(run, rt, attempt, TP.SUCCEEDED);
       return { phase: 'succeeded', outputs };
     }
@@ -344,6 +346,10 @@ async function ensureAttempt(
 ): Promise<TaskAttempt> {
   const number = run.state.a;
   if (run.task !== undefined && run.task.attempt === number) return run.task;
+  // Outputs placed by an earlier attempt that then failed are not this attempt's.
+  run.outputs = undefined;
+  delete run.memo.outputsInline;
+  delete run.memo.outputUri;
   const attempt: TaskAttempt = {
     attempt: number,
     phase: TP.UNDEFINED,
@@ -447,11 +453,19 @@ function contextFor(
       checkpointPrefix: `${rawOutputPrefix}/_flytecheckpoints`,
       ...(previous === undefined ? {} : { previousCheckpointPrefix: `${previous}/_flytecheckpoints` }),
       write: async (outputs, options) => {
-        await rt.services.data.writeLiteralMap(paths.outputs, outputs, options);
+        // Small outputs stay inline (no blob write), large ones go to outputs.pb, too large ones fail the task.
+        const stored = await storeOutputs(
+          rt.services,
+          `task ${template.id?.name ?? ''} (node ${run.key})`,
+          paths.outputs,
+          outputs,
+          options,
+        );
         // A late write of an attempt that was given up on must not leak into the next one.
         if (run.state.a === number) {
           run.outputs = outputs;
-          run.memo.outputsWritten = true;
+          if (stored.inline) run.memo.outputsInline = true;
+          else run.memo.outputUri = stored.uri;
         }
       },
     },
