@@ -37,6 +37,8 @@ export const CORE_ERROR_CODES = [
   'INVALID_ARGUMENT',
   /** A backing service is unreachable or failed transiently; the operation may be retried. */
   'UNAVAILABLE',
+  /** A file, directory or dataset operation has no blob store, raw-output prefix or dataset codec to use. */
+  'NO_DATA_ACCESS',
 ] as const;
 
 /** One of {@link CORE_ERROR_CODES}. */

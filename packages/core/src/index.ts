@@ -52,16 +52,30 @@ export type {
 } from './types/flyte-type.js';
 export { INT64_MAX, INT64_MIN, type StructOptions } from './types/primitives.js';
 export { flytekitVariantTag } from './types/containers.js';
+export type { BlobInput, BlobOptions, FlyteSchema, SchemaColumnType, StructuredDatasetOptions } from './types/data.js';
+
+// Files, directories and datasets: handles, returnable forms and the data access of a running task
+export type { FlyteDirectory, FlyteFile, StructuredDataset } from './data/handles.js';
 export type {
-  BlobInput,
-  BlobOptions,
-  FlyteDirectory,
-  FlyteFile,
-  FlyteSchema,
-  SchemaColumnType,
-  StructuredDataset,
-  StructuredDatasetOptions,
-} from './types/data.js';
+  DataReference,
+  DatasetContent,
+  DatasetInput,
+  DirectoryInput,
+  FileContent,
+  FileInput,
+  LocalData,
+} from './data/sources.js';
+export {
+  DataAccessError,
+  NO_DATA_ACCESS,
+  withDataAccess,
+  type DataAccess,
+  type DatasetCodec,
+  type DatasetColumn,
+  type DatasetColumnKind,
+  type DatasetRow,
+  type DatasetTable,
+} from './data/access.js';
 export { areTypesCastable, isNoneType, isOptionalType, literalTypesEqual } from './types/castability.js';
 export { describeLiteral, describeLiteralType, describeValue } from './types/describe.js';
 export {

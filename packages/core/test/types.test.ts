@@ -60,6 +60,7 @@ describe('round trip of every type (value → Literal → value)', () => {
       'structured dataset',
       t.structuredDataset({ format: 'parquet', columns: { a: t.int() } }),
       { uri: 's3://b/d', format: 'parquet' },
+      { uri: 's3://b/d', format: 'parquet', columns: [{ name: 'a', kind: 'int', nullable: false }] },
     ],
     ['schema', t.schema({ a: 'integer', b: 'string' }), { uri: 's3://b/s' }],
     ['list', t.list(t.float()), [1.5, 2, -3]],

@@ -14,6 +14,7 @@ import {
   type TaskTemplate,
   type WorkflowExecutionIdentifier,
 } from '../gen/flyteidl/core/index.js';
+import { DataScope, withDataScope, type DataAccess } from '../data/access.js';
 import { DefinitionError } from '../errors.js';
 import { taskId } from '../identifiers.js';
 import { fromLiteralMap, toLiteralMap } from '../literals/literal-map.js';
@@ -114,6 +115,12 @@ export interface TaskRunContext {
   readonly execution?: WorkflowExecutionIdentifier | undefined;
   /** Prefix where the task may write raw data (files, datasets), when run by an engine. */
   readonly rawOutputPrefix?: string | undefined;
+  /**
+   * How file, directory and dataset values move data: the engine's blob store, the raw-output prefix uploads go
+   * under, a work directory for downloads and the dataset codec. Engines set it; without it, only local files
+   * (`file://` URIs and paths) can be read and returned.
+   */
+  readonly data?: DataAccess | undefined;
 }
 
 /** The function of a task: receives typed input values, returns output values (a promise or not). */
@@ -215,9 +222,16 @@ export function defineTask<I extends TypeMap, O extends TypeMap>(
   const base = buildTemplate(config, inputs, outputs, {});
 
   const execute = async (literals: LiteralMap, context: TaskRunContext): Promise<LiteralMap> => {
-    const values = fromLiteralMap(inputs, literals, { path: `${name}.inputs` });
+    // File, directory and dataset inputs become handles on the context's data access; local files, content and
+    // rows among the outputs are uploaded under its raw-output prefix before the outputs are returned.
+    const values = withDataScope(new DataScope(context.data), () =>
+      fromLiteralMap(inputs, literals, { path: `${name}.inputs` }),
+    );
     const result = (await fn(values, context)) ?? {};
-    return toLiteralMap(outputs, result as InputsOf<O>, { path: `${name}.outputs` });
+    const scope = new DataScope(context.data, `${name}.outputs`);
+    const out = withDataScope(scope, () => toLiteralMap(outputs, result as InputsOf<O>, { path: `${name}.outputs` }));
+    await scope.flush();
+    return out;
   };
 
   const definition = function call(this: unknown, ...args: CallArgs<I>): NodeOutputs<O> {
