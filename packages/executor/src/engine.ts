@@ -8,11 +8,13 @@ import {
   formatIdentifier,
   idl,
   InvalidArgumentError,
+  joinUri,
   launchPlan as dslLaunchPlan,
   NotFoundError,
   serialize,
   systemClock,
   timestampFromMs,
+  withDataAccess,
   type Clock,
   type Entity,
   type EventSink,
@@ -448,7 +450,28 @@ export class Engine extends EventEmitter<EngineEvents> {
         );
       }
     }
-    const inputs = metadata.inputs ?? resolveInputs(launchPlan, request.inputs);
+    const name = request.name ?? generateName();
+    if (!NAME.test(name)) {
+      throw new InvalidArgumentError(
+        `execution name ${JSON.stringify(name)} must start with a letter and hold only lowercase letters, digits and -, at most 63`,
+        { id: name },
+      );
+    }
+    const id = create(idl.core.WorkflowExecutionIdentifierSchema, { project, domain, name, org: lpId.org });
+    if ((await this.store.getExecution(id)) !== undefined) {
+      throw new AlreadyExistsError(`execution ${formatExecutionId(id)} exists`, { id: formatExecutionId(id) });
+    }
+    const lpSpec = launchPlan.spec!;
+    const rawOutputPrefix =
+      request.rawOutputPrefix || lpSpec.rawOutputDataConfig?.outputLocationPrefix || this.config.rawOutputPrefix;
+    // Local files, content and rows given as inputs are uploaded under the execution's raw-output prefix.
+    const inputs =
+      metadata.inputs ??
+      (await withDataAccess(
+        { blob: this.services.blob, rawOutputPrefix: joinUri(rawOutputPrefix, project, domain, name, 'inputs') },
+        'inputs',
+        () => resolveInputs(launchPlan, request.inputs),
+      ));
     if (settings?.maxConcurrentExecutions !== undefined) {
       const running = await this.countActive(project, domain, settings.maxConcurrentExecutions);
       if (running >= settings.maxConcurrentExecutions) {
@@ -459,15 +482,6 @@ export class Engine extends EventEmitter<EngineEvents> {
         );
       }
     }
-    const name = request.name ?? generateName();
-    if (!NAME.test(name)) {
-      throw new InvalidArgumentError(
-        `execution name ${JSON.stringify(name)} must start with a letter and hold only lowercase letters, digits and -, at most 63`,
-        { id: name },
-      );
-    }
-    const id = create(idl.core.WorkflowExecutionIdentifierSchema, { project, domain, name, org: lpId.org });
-    const lpSpec = launchPlan.spec!;
     const now = timestampFromMs(this.clock.now().getTime());
     const spec = create(idl.admin.ExecutionSpecSchema, {
       launchPlan: lpId,
@@ -507,9 +521,6 @@ export class Engine extends EventEmitter<EngineEvents> {
       spec,
       closure: { phase: WP.QUEUED, createdAt: now, updatedAt: now, workflowId },
     });
-    if ((await this.store.getExecution(id)) !== undefined) {
-      throw new AlreadyExistsError(`execution ${formatExecutionId(id)} exists`, { id: formatExecutionId(id) });
-    }
     await this.services.data.writeLiteralMap(executionInputsUri(this.config.metadataPrefix, id), inputs);
     const record = await this.store.createExecution({ execution });
     if (this.started) {

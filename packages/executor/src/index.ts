@@ -15,3 +15,15 @@ export { FunctionTaskPlugin, type FunctionPluginOptions, type FunctionTask } fro
 export { WorkerCrashError, WorkerLoadError, type WorkerJob, type WorkerPoolOptions } from './plugins/worker-pool.js';
 export { EnvironmentSecrets } from './runtime/environment-secrets.js';
 export { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
+export { DATASET_CODEC, DATASET_FORMATS } from './data/codec.js';
+export {
+  DEFAULT_ROWS_PER_FILE,
+  readDataset,
+  readDatasetRows,
+  writeDataset,
+  type DatasetFormat,
+  type ReadDatasetOptions,
+  type ReadDatasetResult,
+  type WriteDatasetOptions,
+  type WriteDatasetResult,
+} from './data/datasets/index.js';

@@ -2,6 +2,9 @@
 // finishes at once completes in the same `handle`; a longer one runs in the background and asks the engine to
 // look again when done. After an engine restart the function's run is gone: the attempt fails as a system
 // error and is retried (at-least-once), which the task execution attempts show.
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import {
   FUNCTION_TASK_TYPE,
@@ -16,6 +19,7 @@ import {
   type TypeMap,
 } from '@flyte-ts/core';
 import PQueue from 'p-queue';
+import { DATASET_CODEC } from '../data/codec.js';
 import { NodeFailure } from '../runtime/failure.js';
 import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
@@ -51,6 +55,11 @@ interface Running {
   readonly controller: AbortController;
   done: boolean;
   error?: unknown;
+}
+
+/** Where an attempt's downloads go (removed when the attempt is finalized). */
+function workDirOf(generatedName: string): string {
+  return join(tmpdir(), `flyte-ts-${process.pid}`, generatedName);
 }
 
 /** How long a background function may go unobserved before the engine looks (it is told when it ends). */
@@ -180,6 +189,8 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   async finalize(ctx: TaskContext<FunctionState>): Promise<void> {
     const run = this.running.get(ctx.metadata.generatedName);
     if (run === undefined || run.done || run.controller.signal.aborted) this.running.delete(ctx.metadata.generatedName);
+    // Files the attempt downloaded go with it.
+    await rm(workDirOf(ctx.metadata.generatedName), { recursive: true, force: true });
   }
 
   private addDependencies(entities: readonly Entity[]): void {
@@ -208,6 +219,13 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       attempt: ctx.metadata.attempt,
       execution: ctx.metadata.execution,
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+      data: {
+        blob: ctx.blob,
+        rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+        workDir: workDirOf(ctx.metadata.generatedName),
+        datasets: DATASET_CODEC,
+        signal: controller.signal,
+      },
     };
     void this.queue
       .add(async () => {
