@@ -261,7 +261,11 @@ function invalidFile(uri: string, error: unknown): FlyteError {
 
 /** An AsyncBuffer over bytes in memory. */
 function bufferOf(bytes: Uint8Array): AsyncBuffer {
-  return { byteLength: bytes.byteLength, slice: (start, end) => bytes.slice(start, end).buffer };
+  // A copy of exactly the range: stores may return a Node Buffer, whose `slice` is a view into a shared pool.
+  return {
+    byteLength: bytes.byteLength,
+    slice: (start, end) => Uint8Array.prototype.slice.call(bytes, start, end).buffer,
+  };
 }
 
 /** A Parquet part file opened for reading. */
