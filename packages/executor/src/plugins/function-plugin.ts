@@ -9,6 +9,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import {
   FUNCTION_TASK_TYPE,
   idl,
+  type DataAccess,
   type DynamicTaskDefinition,
   type Entity,
   type PluginTransition,
@@ -57,9 +58,12 @@ interface Running {
   error?: unknown;
 }
 
+let workRoot: string | undefined;
+
 /** Where an attempt's downloads go (removed when the attempt is finalized). */
 function workDirOf(generatedName: string): string {
-  return join(tmpdir(), `flyte-ts-${process.pid}`, generatedName);
+  workRoot ??= join(tmpdir(), `flyte-ts-${process.pid}`);
+  return join(workRoot, generatedName);
 }
 
 /** How long a background function may go unobserved before the engine looks (it is told when it ends). */
@@ -73,6 +77,8 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   readonly taskTypes: readonly string[] = [FUNCTION_TASK_TYPE];
   private readonly tasks = new Map<string, FunctionTask>();
   private readonly running = new Map<string, Running>();
+  /** Attempts whose work directory was asked for (and may hold downloads). */
+  private readonly workDirs = new Set<string>();
   private readonly queue: PQueue;
   private readonly workerOptions: WorkerPoolOptions;
   private pool: WorkerPool | undefined;
@@ -190,7 +196,24 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     const run = this.running.get(ctx.metadata.generatedName);
     if (run === undefined || run.done || run.controller.signal.aborted) this.running.delete(ctx.metadata.generatedName);
     // Files the attempt downloaded go with it.
-    await rm(workDirOf(ctx.metadata.generatedName), { recursive: true, force: true });
+    const name = ctx.metadata.generatedName;
+    if (this.workDirs.delete(name)) await rm(workDirOf(name), { recursive: true, force: true });
+  }
+
+  /** The data access of an attempt; its work directory is noted when a download asks for it. */
+  private dataAccess(ctx: TaskContext<FunctionState>, signal: AbortSignal): DataAccess {
+    const name = ctx.metadata.generatedName;
+    const workDirs = this.workDirs;
+    return {
+      blob: ctx.blob,
+      rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+      datasets: DATASET_CODEC,
+      signal,
+      get workDir() {
+        workDirs.add(name);
+        return workDirOf(name);
+      },
+    };
   }
 
   private addDependencies(entities: readonly Entity[]): void {
@@ -219,13 +242,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       attempt: ctx.metadata.attempt,
       execution: ctx.metadata.execution,
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
-      data: {
-        blob: ctx.blob,
-        rawOutputPrefix: ctx.outputs.rawOutputPrefix,
-        workDir: workDirOf(ctx.metadata.generatedName),
-        datasets: DATASET_CODEC,
-        signal: controller.signal,
-      },
+      data: this.dataAccess(ctx, controller.signal),
     };
     void this.queue
       .add(async () => {
