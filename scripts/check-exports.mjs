@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-// Subpaths that import vitest, whose CommonJS entry refuses `require()` outside its runner by design: their CJS
-// build is checked to exist, and loads only inside a vitest run.
-const VITEST_SUBPATHS = new Set(['./testing']);
+// Entry points that import vitest, whose CommonJS entry refuses `require()` outside its runner by design: their CJS
+// build is checked to exist, and loads only inside a vitest run. (`@flyte-ts/blob-s3/testing` does not import vitest:
+// both its builds are loaded.)
+const VITEST_ENTRIES = new Set(['@flyte-ts/core/testing']);
 
 let failed = false;
 for (const dir of readdirSync(new URL('../packages/', import.meta.url))) {
@@ -21,7 +22,7 @@ for (const dir of readdirSync(new URL('../packages/', import.meta.url))) {
       const esm = await import(specifier);
       const names = Object.keys(esm).sort();
       if (names.length === 0) throw new Error('no exports');
-      if (VITEST_SUBPATHS.has(subpath)) {
+      if (VITEST_ENTRIES.has(specifier)) {
         const cjsFile = pkg.exports[subpath].require.default;
         const path = join(dirname(require.resolve(`${pkg.name}/package.json`)), cjsFile);
         if (!existsSync(path)) throw new Error(`missing CJS build ${cjsFile}`);
