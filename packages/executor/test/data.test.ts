@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { idl} from '@flyte-ts/core';
+import type { idl } from '@flyte-ts/core';
 import { fromLiteralMap, t, task, workflow, type FlyteFile } from '@flyte-ts/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execId, phaseOf, settings, startEngine } from './support.js';
