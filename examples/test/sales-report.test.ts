@@ -1,8 +1,11 @@
-// The file-and-dataset example on S3: s3rver on 127.0.0.1, the real AWS SDK through S3BlobStore, the engine's
-// metadata and raw data in one bucket. Checks the results and where the data went.
+// Files, directories and datasets through the engine on S3: s3rver on 127.0.0.1, the real AWS SDK through
+// S3BlobStore, the engine's metadata and raw data in one bucket. Checks the results and where the data went.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { S3BlobStore } from '@flyte-ts/blob-s3';
 import { startS3rver, type S3rverHandle } from '@flyte-ts/blob-s3/testing';
-import { fromLiteralMap, idl } from '@flyte-ts/core';
+import { fromLiteralMap, idl, t, task, workflow } from '@flyte-ts/core';
 import { createEngine, readDataset, type Engine } from '@flyte-ts/executor';
 import { MemoryCatalog, MemoryStore } from '@flyte-ts/store-memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +84,62 @@ describe('sales report: a file and a dataset between tasks, on S3', () => {
     ]);
     expect(table.rows).toHaveLength(400);
     expect(table.rows[1]).toEqual({ units: 2, soldAt: new Date(Date.UTC(2026, 0, 1, 1)) });
+  }, 60_000);
+
+  it('moves a directory between tasks and uploads a local file given as an execution input, on S3', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'flyte-ts-s3-dir-'));
+    const snapshot = task(
+      { name: 'examples.s3.snapshot', inputs: { seed: t.file() }, outputs: { dir: t.directory() } },
+      async ({ seed }) => {
+        const root = join(scratch, 'out');
+        await mkdir(join(root, 'logs'), { recursive: true });
+        await writeFile(join(root, 'seed.txt'), await seed.text());
+        await writeFile(join(root, 'logs', 'a.log'), 'x'.repeat(3000));
+        return { dir: root };
+      },
+    );
+    const inventory = task(
+      {
+        name: 'examples.s3.inventory',
+        inputs: { dir: t.directory() },
+        outputs: { files: t.list(t.string()), seed: t.string() },
+      },
+      async ({ dir }) => {
+        const local = await dir.download();
+        return {
+          files: (await dir.list()).map((f) => f.uri.slice(dir.uri.length + 1)),
+          seed: await readFile(join(local, 'seed.txt'), 'utf8'),
+        };
+      },
+    );
+    const wf = workflow(
+      {
+        name: 'examples.s3.dirs',
+        inputs: { seed: t.file() },
+        outputs: { files: t.list(t.string()), seed: t.string() },
+      },
+      ({ seed }) => inventory({ dir: snapshot({ seed }).dir }),
+    );
+    await engine.register([wf], settings);
+    const seedPath = join(scratch, 'seed.txt');
+    await writeFile(seedPath, 'seeded on S3');
+    const created = await engine.createExecution({
+      workflow: wf.id(settings),
+      name: 'dirs',
+      inputs: { seed: seedPath },
+    });
+    const done = await engine.waitForExecution(created.id!);
+    expect(idl.core.WorkflowExecution_Phase[done.closure?.phase ?? 0]).toBe('SUCCEEDED');
+    expect(fromLiteralMap(wf.outputs, await engine.getExecutionOutputs(created.id!))).toEqual({
+      files: ['logs/a.log', 'seed.txt'],
+      seed: 'seeded on S3',
+    });
+    const raw = `s3://flyte/raw/${settings.project}/${settings.domain}/dirs`;
+    expect((await blob.head(`${raw}/inputs/seed/seed.txt`))?.size).toBe(12);
+    expect((await blob.list(`${raw}/n0/0/dir/`)).items.map((item) => item.uri)).toEqual([
+      `${raw}/n0/0/dir/logs/a.log`,
+      `${raw}/n0/0/dir/seed.txt`,
+    ]);
+    await rm(scratch, { recursive: true, force: true });
   }, 60_000);
 });
