@@ -1,6 +1,6 @@
 // The engine: FlyteAdmin's control plane (projects, registration, launch plans, executions) and
 // FlytePropeller's data plane (one ExecutionRunner per running execution) in one embeddable object.
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
   DataStore,
@@ -472,6 +472,14 @@ export class Engine extends EventEmitter<EngineEvents> {
         'inputs',
         () => resolveInputs(launchPlan, request.inputs),
       ));
+    const inputBytes = toBinary(idl.core.LiteralMapSchema, inputs).byteLength;
+    if (inputBytes > this.config.data.maxLiteralMapBytes) {
+      throw new ExecutorError(
+        'INVALID_INPUTS',
+        `the inputs of execution ${name} are ${inputBytes} bytes encoded, above the limit of ${this.config.data.maxLiteralMapBytes} (config.data.maxLiteralMapBytes): pass large data as files, directories or datasets`,
+        { id: name },
+      );
+    }
     if (settings?.maxConcurrentExecutions !== undefined) {
       const running = await this.countActive(project, domain, settings.maxConcurrentExecutions);
       if (running >= settings.maxConcurrentExecutions) {

@@ -153,6 +153,19 @@ describe('literal offloading', () => {
     await second.engine.stop();
   });
 
+  it('refuses execution inputs above the size limit with INVALID_INPUTS, creating nothing', async () => {
+    const { engine, blob } = await startEngine({
+      config: { data: { inlineLimitBytes: 100, maxLiteralMapBytes: 1000 } },
+    });
+    await engine.register([wf], settings);
+    await expect(
+      engine.createExecution({ workflow: wf.id(settings), name: 'big-inputs', inputs: { s: 'z'.repeat(2000) } }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUTS', id: 'big-inputs' });
+    expect(await engine.getExecution(execId('big-inputs'))).toBeUndefined();
+    expect(await blobUris(blob, 'big-inputs')).toEqual([]);
+    await engine.stop();
+  });
+
   it('refuses limits that contradict each other', async () => {
     await expect(startEngine({ config: { data: { inlineLimitBytes: 10, maxLiteralMapBytes: 5 } } })).rejects.toThrow(
       /inlineLimitBytes/,
