@@ -237,12 +237,13 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const run: Running = { controller, done: false };
     this.running.set(ctx.metadata.generatedName, run);
+    const data = this.dataAccess(ctx, controller.signal);
     const context: TaskRunContext = {
       signal: controller.signal,
       attempt: ctx.metadata.attempt,
       execution: ctx.metadata.execution,
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
-      data: this.dataAccess(ctx, controller.signal),
+      data,
     };
     void this.queue
       .add(async () => {
@@ -280,8 +281,11 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
                   attempt: context.attempt,
                   execution: ctx.metadata.execution,
                   rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+                  // Not noted yet: `data.workDir` is read (and noted) when the worker's task first uses it.
+                  workDir: workDirOf(ctx.metadata.generatedName),
                 },
                 controller.signal,
+                data,
               )
             : await definition.execute(inputs, context);
         controller.signal.throwIfAborted();
