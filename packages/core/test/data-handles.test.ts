@@ -182,6 +182,22 @@ describe('with a data access', () => {
     expect(new TextDecoder().decode(blob.objects.get('mem://raw/attempt-0/parts/1/data'))).toBe('text part');
   });
 
+  it('gives values whose paths read alike once sanitized their own upload locations', async () => {
+    const blob = new MapBlobStore();
+    const out = await withDataAccess({ blob, rawOutputPrefix: 'mem://raw' }, 'out', () =>
+      toLiteralMap(
+        { files: t.map(t.file()) },
+        { files: { 'a b': { body: 'one', name: 'x' }, a_b: { body: 'two', name: 'x' } } },
+        { path: 'out' },
+      ),
+    );
+    const uris = Object.values(out.literals.files!.value.value!.literals as object).map(
+      (l: { value: { value: { value: { value: { uri: string } } } } }) => l.value.value.value.value.uri,
+    );
+    expect(uris).toEqual(['mem://raw/files/a_b/x', 'mem://raw/files/a_b-2/x']);
+    expect(new TextDecoder().decode(blob.objects.get('mem://raw/files/a_b-2/x'))).toBe('two');
+  });
+
   it('downloads files and directories into the work directory, once, streaming', async () => {
     const blob = new MapBlobStore();
     await blob.put('mem://data/dir/a.txt', new TextEncoder().encode('alpha'));

@@ -96,6 +96,7 @@ export class DataScope {
   /** Prefix of value paths that names upload locations (`my.task.outputs`); stripped from them. */
   readonly pathPrefix: string;
   readonly #uploads: PlannedUpload[] = [];
+  readonly #destinations = new Set<string>();
 
   /**
    * @param access what data operations use
@@ -140,10 +141,17 @@ export class DataScope {
     if (this.pathPrefix !== '' && rest.startsWith(this.pathPrefix)) rest = rest.slice(this.pathPrefix.length);
     const segments = rest
       .replace(/\[(\d+)\]/g, '/$1')
+      .replace(/\[("(?:[^"\\]|\\.)*")\]/g, (_, key: string) => `/${(JSON.parse(key) as string).replace(/[./]/g, '_')}`)
       .split(/[./]/)
       .map((s) => s.replace(/[^A-Za-z0-9_-]/g, '_'))
       .filter((s) => s !== '' && s !== '_');
-    return [prefix.replace(/\/+$/, ''), ...(segments.length === 0 ? ['value'] : segments)].join('/');
+    const base = [prefix.replace(/\/+$/, ''), ...(segments.length === 0 ? ['value'] : segments)].join('/');
+    // Two values whose paths read alike once sanitized (map keys `a b` and `a_b`) never share a location: later
+    // ones get a suffix, in conversion order, so the same values always land in the same places.
+    let destination = base;
+    for (let n = 2; this.#destinations.has(destination); n++) destination = `${base}-${n}`;
+    this.#destinations.add(destination);
+    return destination;
   }
 }
 
