@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  fromLiteralMap,
   NotFoundError,
   t,
   task,
@@ -191,9 +192,8 @@ describe('with a data access', () => {
         { path: 'out' },
       ),
     );
-    const uris = Object.values(out.literals.files!.value.value!.literals as object).map(
-      (l: { value: { value: { value: { value: { uri: string } } } } }) => l.value.value.value.value.uri,
-    );
+    const { files } = fromLiteralMap({ files: t.map(t.file()) }, out);
+    const uris = Object.values(files).map((f) => f.uri);
     expect(uris).toEqual(['mem://raw/files/a_b/x', 'mem://raw/files/a_b-2/x']);
     expect(new TextDecoder().decode(blob.objects.get('mem://raw/files/a_b-2/x'))).toBe('two');
   });
