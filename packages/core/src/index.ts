@@ -157,7 +157,14 @@ export type {
 export { DataStore, joinUri, type DataStoreLayout, type NodeDataPaths } from './ports/data-store.js';
 export type { Catalog, CatalogEntry, CatalogKey, CatalogPutOptions, ReservationResult } from './ports/catalog.js';
 export { systemClock, type Clock } from './ports/clock.js';
-export type { FireHandler, ScheduledFire, Scheduler } from './ports/scheduler.js';
+export type {
+  FireHandler,
+  ScheduledFire,
+  Scheduler,
+  SchedulerListener,
+  ScheduleUpsertOptions,
+  SkippedFires,
+} from './ports/scheduler.js';
 export type { AllocationStatus, ResourceManager } from './ports/resource-manager.js';
 export type { EventSink } from './ports/event-sink.js';
 export {

@@ -1274,6 +1274,39 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await store.getScheduleState(key))?.lastFireTime?.getTime()).toBe(t3.getTime());
       });
 
+      it('records the first fire for exactly one of several processes racing to', async () => {
+        const key = `${unique('proj')}/${DOMAIN}/first`;
+        const times = Array.from({ length: 8 }, (_, i) => new Date(BASE_MS + i * SECOND));
+        const results = await Promise.all(times.map((t) => store.recordScheduleFire(key, t, undefined)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = times[results.indexOf(true)]!;
+        expect((await store.getScheduleState(key))?.lastFireTime?.getTime()).toBe(winner.getTime());
+      });
+
+      it('lets processes advancing one schedule together record each fire exactly once, none skipped', async () => {
+        const key = `${unique('proj')}/${DOMAIN}/shared`;
+        const steps = 40;
+        const end = BASE_MS + steps * 60 * SECOND;
+        const wins = new Map<number, number>();
+        expect(await store.recordScheduleFire(key, new Date(BASE_MS), undefined)).toBe(true);
+        // Each process reads the last fire and records the next one over it, as a scheduler does.
+        const process = async () => {
+          for (;;) {
+            const last = (await store.getScheduleState(key))?.lastFireTime;
+            if (last === undefined || last.getTime() >= end) return;
+            const next = new Date(last.getTime() + 60 * SECOND);
+            if (await store.recordScheduleFire(key, next, last))
+              wins.set(next.getTime(), (wins.get(next.getTime()) ?? 0) + 1);
+          }
+        };
+        await Promise.all(Array.from({ length: 4 }, process));
+        expect([...wins.keys()].sort((a, b) => a - b)).toEqual(
+          Array.from({ length: steps }, (_, i) => BASE_MS + (i + 1) * 60 * SECOND),
+        );
+        expect([...wins.values()].every((n) => n === 1)).toBe(true);
+        expect((await store.getScheduleState(key))?.lastFireTime?.getTime()).toBe(end);
+      });
+
       it('keeps schedules apart by key', async () => {
         const a = `${unique('proj')}/${DOMAIN}/a`;
         const b = `${unique('proj')}/${DOMAIN}/b`;
