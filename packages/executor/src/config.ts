@@ -1,6 +1,7 @@
 // Options of createEngine, and their defaults.
 import type { Meter } from '@opentelemetry/api';
 import type { FunctionTask } from './plugins/function-plugin.js';
+import type { SchedulesConfig } from './scheduler/store-scheduler.js';
 import type {
   BlobStore,
   Catalog,
@@ -53,6 +54,8 @@ export interface EngineConfig {
   readonly leases?: boolean | LeaseConfig;
   /** Where LiteralMaps (node and task outputs, execution outputs) are kept, and how large they may be. */
   readonly data?: DataConfig;
+  /** Settings of the default scheduler (catch-up limit, sync interval, retries); ignored when `scheduler` is given. */
+  readonly schedules?: SchedulesConfig;
 }
 
 /**
@@ -99,8 +102,12 @@ export interface EngineOptions {
   readonly plugins?: readonly TaskPlugin[];
   /** Quota tokens for plugins (default: an unlimited in-process manager). */
   readonly resourceManager?: ResourceManager;
-  /** Schedules of launch plans. */
-  readonly scheduler?: Scheduler;
+  /**
+   * Fires the schedules of ACTIVE launch plans. Default: a `StoreScheduler` on this engine's Store and Clock,
+   * configured by `config.schedules`, running while the engine is started. `false`: this engine fires no schedule
+   * and records no activation (another process sharing the Store may fire them).
+   */
+  readonly scheduler?: Scheduler | false;
   /** Source of time (default: the wall clock). */
   readonly clock?: Clock;
   /** Secrets tasks request (default: environment variables `FLYTE_SECRET_<GROUP>_<KEY>`). */

@@ -25,6 +25,9 @@ import {
   type NodeExecutionRecord,
   type Page,
   type ProjectDomainSettings,
+  type ScheduledFire,
+  type Scheduler,
+  type SkippedFires,
   type SerializationSettings,
   type SerializedEntities,
   type Store,
@@ -47,6 +50,7 @@ import { checkResourceSettings } from './runtime/resources.js';
 import { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
 import { EnvironmentSecrets } from './runtime/environment-secrets.js';
 import type { EngineServices } from './runtime/services.js';
+import { scheduleOf, StoreScheduler } from './scheduler/store-scheduler.js';
 
 const WP = idl.core.WorkflowExecution_Phase;
 const RT = idl.core.ResourceType;
@@ -62,8 +66,13 @@ export interface EngineEvents {
   task: [event: idl.event.TaskExecutionEvent];
   /** An execution reached a terminal phase. */
   'execution-ended': [execution: idl.admin.Execution];
-  /** Something went wrong that failed nothing (an event sink, a cleanup). */
+  /** Something went wrong that failed nothing (an event sink, a cleanup, a fire that will be retried). */
   warning: [message: string, error: unknown];
+  /**
+   * The scheduler skipped fires of a launch plan: more were missed than `config.schedules.catchUpLimit` (the oldest
+   * are skipped), or a fire's execution could not be created. Also reported as a `warning`.
+   */
+  'schedule-skipped': [event: SkippedFires];
 }
 
 /** What to run: a launch plan, a workflow (its default launch plan) or a single task. */
@@ -122,6 +131,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly config: ResolvedConfig;
   /** The in-process function-task plugin (tasks registered from definitions are added to it). */
   readonly functions: FunctionTaskPlugin;
+  /** Fires the schedules of ACTIVE launch plans while the engine is started (undefined: `scheduler: false`). */
+  readonly scheduler: Scheduler | undefined;
   private readonly ownsFunctions: boolean;
   private readonly services: EngineServices;
   private readonly registrar: Registrar;
@@ -178,7 +189,17 @@ export class Engine extends EventEmitter<EngineEvents> {
       },
       warn,
     };
-    this.registrar = new Registrar(options.store, this.clock, (project, domain) => this.checkScope(project, domain));
+    this.scheduler =
+      options.scheduler === false
+        ? undefined
+        : (options.scheduler ??
+          new StoreScheduler({ store: options.store, clock: this.clock, ...options.config?.schedules }));
+    this.registrar = new Registrar(
+      options.store,
+      this.clock,
+      (project, domain) => this.checkScope(project, domain),
+      (id) => this.activate(id),
+    );
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -204,8 +225,19 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.leaseLoops = loops;
       void this.acquireLoop(this.config.leases, loops.signal);
       void this.renewLoop(this.config.leases, loops.signal);
-      return;
+    } else {
+      await this.resumeAll();
     }
+    // Schedules of the ACTIVE launch plans, fired into this engine (every engine sharing the Store may do so:
+    // the scheduler's bookkeeping in the Store makes each fire happen once).
+    await this.scheduler?.start((fire, options) => this.fireScheduled(fire, options), {
+      skipped: (event) => this.scheduleSkipped(event),
+      warning: (message, error) => this.services.warn(message, error),
+    });
+  }
+
+  /** Drives every execution of the Store that has not ended (an engine not sharing its Store). */
+  private async resumeAll(): Promise<void> {
     let token: string | undefined;
     do {
       const page = await this.store.listExecutions({
@@ -229,6 +261,8 @@ export class Engine extends EventEmitter<EngineEvents> {
    * Running plugins are not aborted.
    */
   async stop(): Promise<void> {
+    // No new fire first: the scheduler's fire in flight, if any, ends before the executions are left.
+    await this.scheduler?.stop();
     this.stopping = true;
     this.started = false;
     this.leaseLoops?.abort(new Error('engine stopped'));
@@ -381,16 +415,43 @@ export class Engine extends EventEmitter<EngineEvents> {
     return result;
   }
 
-  /** Makes a launch plan version the ACTIVE one of its name (the previous one becomes INACTIVE). */
+  /**
+   * Makes a launch plan version the ACTIVE one of its name (the previous one becomes INACTIVE), and schedules it
+   * at once when it has a schedule (or unschedules the name when it has none). A version replacing an ACTIVE
+   * scheduled version continues the schedule from its last fire; otherwise the schedule starts now: it fires only
+   * times after this activation (no catch-up of the time the name had no ACTIVE schedule).
+   */
   async activateLaunchPlan(id: idl.core.Identifier): Promise<void> {
     await this.mustGetLaunchPlan(id);
-    await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.ACTIVE);
+    await this.activate(id);
   }
 
-  /** Makes a launch plan version INACTIVE (it can still be launched by hand). */
+  /**
+   * Makes a launch plan version INACTIVE and stops its schedule at once (its fire in flight, if any, ends first).
+   * It can still be launched by hand.
+   */
   async deactivateLaunchPlan(id: idl.core.Identifier): Promise<void> {
     await this.mustGetLaunchPlan(id);
-    await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.INACTIVE);
+    const changed = await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.INACTIVE);
+    if (changed.length > 0) await this.scheduler?.remove(id);
+  }
+
+  /** Activates a registered launch plan version and updates the scheduler (activation and registration). */
+  private async activate(id: idl.core.Identifier): Promise<void> {
+    const changed = await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.ACTIVE);
+    const scheduler = this.scheduler;
+    if (scheduler === undefined) return;
+    const launchPlan = await this.mustGetLaunchPlan(id);
+    const schedule = scheduleOf(launchPlan);
+    const replaced = changed.find((lp) => lp.id !== undefined && lp.id.version !== id.version);
+    if (schedule === undefined) {
+      if (replaced !== undefined) await scheduler.remove(id);
+      return;
+    }
+    const becameActive = changed.some((lp) => lp.id?.version === id.version);
+    // A swap from a scheduled version keeps the bookkeeping (same name): no activation anchor.
+    const swap = replaced !== undefined && scheduleOf(replaced) !== undefined;
+    await scheduler.upsert(id, schedule, becameActive && !swap ? { activatedAt: this.clock.now() } : {});
   }
 
   private async mustGetLaunchPlan(id: idl.core.Identifier): Promise<idl.admin.LaunchPlan> {
@@ -422,6 +483,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       readonly nesting?: number;
       readonly reference?: idl.core.WorkflowExecutionIdentifier;
       readonly inputs?: idl.core.LiteralMap;
+      readonly scheduledAt?: Date;
     },
   ): Promise<idl.admin.Execution> {
     const launchPlan = await this.targetLaunchPlan(request);
@@ -499,6 +561,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         nesting: metadata.nesting ?? 0,
         ...(metadata.parent === undefined ? {} : { parentNodeExecution: metadata.parent }),
         ...(metadata.reference === undefined ? {} : { referenceExecution: metadata.reference }),
+        ...(metadata.scheduledAt === undefined ? {} : { scheduledAt: timestampFromMs(metadata.scheduledAt.getTime()) }),
       },
       labels: { values: { ...(lpSpec.labels?.values ?? {}), ...(request.labels ?? {}) } },
       annotations: { values: { ...(lpSpec.annotations?.values ?? {}), ...(request.annotations ?? {}) } },
@@ -536,6 +599,48 @@ export class Engine extends EventEmitter<EngineEvents> {
       else this.requestAcquire();
     }
     return record.execution;
+  }
+
+  /**
+   * The execution of one fire of a schedule: named after (launch plan name, scheduled time), mode SCHEDULED with
+   * the scheduled time, the kickoff input (if the schedule names one) set to the scheduled time. An execution of
+   * that name existing already means this time was fired (by this or another engine, or before a crash): success.
+   */
+  private async fireScheduled(fire: ScheduledFire, options: { readonly signal?: AbortSignal | undefined }) {
+    options.signal?.throwIfAborted();
+    const id = create(idl.core.WorkflowExecutionIdentifierSchema, {
+      project: fire.launchPlan.project,
+      domain: fire.launchPlan.domain,
+      name: fire.executionName,
+      org: fire.launchPlan.org,
+    });
+    // Fired already (another engine, or before a crash): nothing to prepare.
+    if ((await this.store.getExecution(id)) !== undefined) return;
+    const kickoff = fire.schedule.kickoffTimeInputArg;
+    const inputs = create(idl.core.LiteralMapSchema, {
+      literals: kickoff === '' ? {} : { [kickoff]: datetimeLiteral(fire.scheduledTime) },
+    });
+    try {
+      await this.launch(
+        { launchPlan: fire.launchPlan, name: fire.executionName, inputs, principal: SCHEDULER_PRINCIPAL },
+        { mode: Mode.SCHEDULED, scheduledAt: fire.scheduledTime },
+      );
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+  }
+
+  private scheduleSkipped(event: SkippedFires): void {
+    const times =
+      event.count === 1
+        ? `the fire at ${event.first.toISOString()}`
+        : `${event.count} fires from ${event.first.toISOString()} to ${event.last.toISOString()}`;
+    const why =
+      event.reason === 'catch-up-limit'
+        ? 'more fires were missed than config.schedules.catchUpLimit'
+        : 'its execution could not be created';
+    this.services.warn(`launch plan ${formatIdentifier(event.launchPlan)}: skipped ${times}: ${why}`, event.error);
+    this.emit('schedule-skipped', event);
   }
 
   private async targetLaunchPlan(target: ExecutionTarget): Promise<idl.admin.LaunchPlan> {
@@ -1072,6 +1177,21 @@ export class Engine extends EventEmitter<EngineEvents> {
 /** Creates an engine; call `start()` on it before launching. */
 export function createEngine(options: EngineOptions): Engine {
   return new Engine(options);
+}
+
+/** The principal of scheduled executions. */
+const SCHEDULER_PRINCIPAL = 'flyte:scheduler';
+
+/** A datetime literal. */
+function datetimeLiteral(time: Date): idl.core.Literal {
+  return create(idl.core.LiteralSchema, {
+    value: {
+      case: 'scalar',
+      value: {
+        value: { case: 'primitive', value: { value: { case: 'datetime', value: timestampFromMs(time.getTime()) } } },
+      },
+    },
+  });
 }
 
 function generateName(): string {

@@ -14,6 +14,9 @@ export type { ExecutionInputs } from './inputs.js';
 export { FunctionTaskPlugin, type FunctionPluginOptions, type FunctionTask } from './plugins/function-plugin.js';
 export { WorkerCrashError, WorkerLoadError, type WorkerJob, type WorkerPoolOptions } from './plugins/worker-pool.js';
 export { EnvironmentSecrets } from './runtime/environment-secrets.js';
+export { StoreScheduler, type SchedulesConfig, type StoreSchedulerOptions } from './scheduler/store-scheduler.js';
+export { scheduledExecutionName, scheduleKey } from './scheduler/names.js';
+export { parseSchedule, type ScheduleTimes } from './scheduler/schedule.js';
 export { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
 export { DATASET_CODEC, DATASET_FORMATS } from './data/codec.js';
 export {

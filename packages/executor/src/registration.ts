@@ -25,6 +25,7 @@ import {
 } from '@flyte-ts/core';
 import { ExecutorError } from './errors.js';
 import { checkTaskResources } from './runtime/resources.js';
+import { parseSchedule } from './scheduler/schedule.js';
 
 const RT = idl.core.ResourceType;
 
@@ -58,16 +59,28 @@ export class Registrar {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly checkScope: (project: string, domain: string) => Promise<void>;
+  private readonly activate: (id: idl.core.Identifier) => Promise<void>;
 
   /**
    * @param store where entities go
    * @param clock for created_at
    * @param checkScope rejects unknown projects and domains
+   * @param activate makes a launch plan version ACTIVE (and schedules it); default: the Store's state change
    */
-  constructor(store: Store, clock: Clock, checkScope: (project: string, domain: string) => Promise<void>) {
+  constructor(
+    store: Store,
+    clock: Clock,
+    checkScope: (project: string, domain: string) => Promise<void>,
+    activate?: (id: idl.core.Identifier) => Promise<void>,
+  ) {
     this.store = store;
     this.clock = clock;
     this.checkScope = checkScope;
+    this.activate =
+      activate ??
+      (async (id) => {
+        await store.setLaunchPlanState(id, idl.admin.LaunchPlanState.ACTIVE);
+      });
   }
 
   /** Registers a task (compiled and validated first). */
@@ -180,6 +193,7 @@ export class Registrar {
       }
     }
     const provider = launchPlanInterfaceFromSpec(id, spec, iface);
+    checkSchedule(formatIdentifier(id), spec.entityMetadata?.schedule, provider.expectedInputs);
     const now = timestampFromMs(this.clock.now().getTime());
     const active = launchPlan.closure?.state === idl.admin.LaunchPlanState.ACTIVE;
     const entity = create(idl.admin.LaunchPlanSchema, {
@@ -194,8 +208,37 @@ export class Registrar {
       },
     });
     const result = await this.store.createLaunchPlan({ entity, digest: digest(idl.admin.LaunchPlanSpecSchema, spec) });
-    if (active && result === 'created') await this.store.setLaunchPlanState(id, idl.admin.LaunchPlanState.ACTIVE);
+    if (active && result === 'created') await this.activate(id);
     return result;
+  }
+}
+
+/**
+ * Checks a launch plan's schedule as FlyteAdmin does at registration: its expression can be read, and its
+ * `kickoff_time_input_arg`, when set, names a datetime input the launch plan does not fix.
+ */
+function checkSchedule(
+  where: string,
+  schedule: idl.admin.Schedule | undefined,
+  expected: idl.core.ParameterMap | undefined,
+): void {
+  if (schedule === undefined || schedule.ScheduleExpression.case === undefined) return;
+  try {
+    parseSchedule(schedule);
+  } catch (error) {
+    throw new InvalidArgumentError(`launch plan ${where}: ${error instanceof Error ? error.message : String(error)}`, {
+      id: where,
+      cause: error,
+    });
+  }
+  const arg = schedule.kickoffTimeInputArg;
+  if (arg === '') return;
+  const type = expected?.parameters[arg]?.var?.type?.type;
+  if (type?.case !== 'simple' || type.value !== idl.core.SimpleType.DATETIME) {
+    throw new InvalidArgumentError(
+      `launch plan ${where}: the schedule's kickoff_time_input_arg ${JSON.stringify(arg)} must name a datetime input the launch plan does not fix`,
+      { id: where },
+    );
   }
 }
 
