@@ -1,9 +1,22 @@
 // Literal offloading: small outputs stay inline in records and events, large ones are written as outputs.pb and
 // referenced, too large ones fail the node with a clear error; all of it survives a restart.
-import { fromLiteralMap, idl, t, task, workflow } from '@flyte-ts/core';
+import { toBinary } from '@bufbuild/protobuf';
+import { fromLiteralMap, idl, t, task, toLiteralMap, workflow, type AnyFlyteType } from '@flyte-ts/core';
 import { MemoryBlobStore, MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
+import { upperBoundSize } from '../src/runtime/outputs.js';
 import { execId, nodePhase, phaseOf, settings, startEngine } from './support.js';
+
+/** A Flyte type for a sample value of the size-bound test. */
+function typeOfSample(value: unknown): AnyFlyteType {
+  if (typeof value === 'number') return (Number.isInteger(value) ? t.int() : t.float()) as AnyFlyteType;
+  if (typeof value === 'string') return t.string() as AnyFlyteType;
+  if (typeof value === 'boolean') return t.boolean() as AnyFlyteType;
+  if (value instanceof Date) return t.datetime() as AnyFlyteType;
+  if (Array.isArray(value))
+    return t.list(value.length > 0 && Array.isArray(value[0]) ? t.list(t.float()) : t.int()) as AnyFlyteType;
+  return t.map(t.string()) as AnyFlyteType;
+}
 
 const echo = task({ name: 'offload.echo', inputs: { s: t.string() }, outputs: { s: t.string() } }, ({ s }) => ({
   s: s + '!',
@@ -164,6 +177,31 @@ describe('literal offloading', () => {
     expect(await engine.getExecution(execId('big-inputs'))).toBeUndefined();
     expect(await blobUris(blob, 'big-inputs')).toEqual([]);
     await engine.stop();
+  });
+
+  it('bounds the encoded size of simple LiteralMaps from above, and gives up on anything else', () => {
+    const samples: { [name: string]: unknown }[] = [
+      {},
+      { a: 1, b: -1, c: Number.MAX_SAFE_INTEGER, d: -Number.MAX_SAFE_INTEGER },
+      { s: '', u: 'é😀'.repeat(50), f: -0.1, t: true },
+      { xs: [1, 2, 3], m: { k: 'v', 'odd key': '' } },
+      { when: new Date(Date.UTC(2262, 0, 1)), nested: [[1.5], [], [2.5, 3.5]] },
+    ];
+    for (const values of samples) {
+      const map = idl.core.LiteralMapSchema;
+      const literals = toLiteralMap(
+        Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeOfSample(v)])),
+        values as never,
+      );
+      const actual = toBinary(map, literals).byteLength;
+      const bound = upperBoundSize(literals, 1_000_000);
+      expect(bound, JSON.stringify(values)).toBeGreaterThanOrEqual(actual);
+      expect(bound, 'not absurdly loose').toBeLessThan(actual * 20 + 200);
+    }
+    // Blobs, unions (optional values) and the like are encoded to know their size.
+    expect(upperBoundSize(toLiteralMap({ f: t.file() }, { f: 's3://b/k' }), 1_000_000)).toBe(Infinity);
+    expect(upperBoundSize(toLiteralMap({ n: t.optional(t.int()) }, { n: null }), 1_000_000)).toBe(Infinity);
+    expect(upperBoundSize(toLiteralMap({ s: t.string() }, { s: 'x'.repeat(500) }), 100)).toBe(Infinity);
   });
 
   it('refuses limits that contradict each other', async () => {

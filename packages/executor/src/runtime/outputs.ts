@@ -24,8 +24,8 @@ export async function storeOutputs(
   options?: OperationOptions,
 ): Promise<StoredOutputs> {
   const { inlineLimitBytes, maxLiteralMapBytes } = services.config.data;
-  // An empty map encodes to nothing; most no-output nodes end here without encoding.
-  if (inlineLimitBytes > 0 && isEmpty(outputs)) return { inline: true };
+  // Small maps of simple values are known to fit without encoding them (the hot path of small tasks).
+  if (upperBoundSize(outputs, inlineLimitBytes) <= inlineLimitBytes) return { inline: true };
   const bytes = toBinary(idl.core.LiteralMapSchema, outputs);
   if (bytes.byteLength > maxLiteralMapBytes) {
     throw new NodeFailure(
@@ -39,7 +39,51 @@ export async function storeOutputs(
   return { inline: false, uri };
 }
 
-function isEmpty(map: idl.core.LiteralMap): boolean {
-  for (const key in map.literals) if (Object.hasOwn(map.literals, key)) return false;
-  return true;
+/** Room for the tags and length prefixes of one nested message (generous: 6 levels × tag + 5-byte varint). */
+const MESSAGE_OVERHEAD = 40;
+
+/**
+ * An upper bound of the encoded size of a LiteralMap of primitives, none values, collections and maps of them, or
+ * Infinity when it holds anything else or exceeds `limit` (then the map is encoded to know).
+ */
+export function upperBoundSize(map: idl.core.LiteralMap, limit: number): number {
+  let size = 0;
+  for (const key in map.literals) {
+    if (!Object.hasOwn(map.literals, key)) continue;
+    size += MESSAGE_OVERHEAD + key.length * 3 + literalBound(map.literals[key]!, limit - size);
+    if (size > limit) return Infinity;
+  }
+  return size;
+}
+
+function literalBound(literal: idl.core.Literal, limit: number): number {
+  if (literal.hash !== '' || hasKeys(literal.metadata)) return Infinity;
+  const value = literal.value;
+  switch (value.case) {
+    case 'scalar': {
+      const scalar = value.value.value;
+      if (scalar.case === 'noneType') return MESSAGE_OVERHEAD;
+      if (scalar.case !== 'primitive') return Infinity;
+      const primitive = scalar.value.value;
+      // Strings: UTF-16 code units × 3 bounds their UTF-8 length; numbers, booleans and times are at most 24 bytes.
+      return MESSAGE_OVERHEAD + (primitive.case === 'stringValue' ? primitive.value.length * 3 : 24);
+    }
+    case 'collection': {
+      let size = MESSAGE_OVERHEAD;
+      for (const item of value.value.literals) {
+        size += literalBound(item, limit - size);
+        if (size > limit) return Infinity;
+      }
+      return size;
+    }
+    case 'map':
+      return MESSAGE_OVERHEAD + upperBoundSize(value.value, limit);
+    default:
+      return Infinity;
+  }
+}
+
+function hasKeys(record: { readonly [key: string]: unknown }): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }
