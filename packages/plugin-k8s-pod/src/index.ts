@@ -1,0 +1,33 @@
+// @flyte-ts/plugin-k8s-pod: container tasks as Kubernetes pods, and the Kubernetes-resource plugin machinery
+// other Kubernetes plugins (Spark, ...) build on.
+export { kubeConfigFor, NoClusterError, selectCluster, type K8sCluster } from './machinery/cluster.js';
+export {
+  apiErrorMessage,
+  isApiError,
+  podApi,
+  type K8sObject,
+  type K8sObjectList,
+  type ResourceApi,
+} from './machinery/resource-api.js';
+export {
+  K8sBuildError,
+  K8sResourcePlugin,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  type K8sQuota,
+  type K8sResourceHandler,
+  type K8sResourcePluginOptions,
+  type K8sResourceState,
+  type K8sResourceStatus,
+  type K8sTarget,
+} from './machinery/resource-plugin.js';
+export { ResourceWatcher, type ResourceWatcherOptions } from './machinery/resource-watcher.js';
+export {
+  CONTAINER_TASK_TYPE,
+  createPodPlugin,
+  PodHandler,
+  SECRET_ENV_PREFIX,
+  type LogLinkTemplate,
+  type PodPluginOptions,
+} from './pod/pod-plugin.js';
+export { INTERRUPTED, OOM_KILLED, podStatus, type PodStatusOptions } from './pod/pod-status.js';
