@@ -258,7 +258,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * Stops driving executions, leaving them to a later `start()` (of this or another engine over the same Store).
-   * Running plugins are not aborted.
+   * Running plugins are not aborted; each plugin's optional `close()` is called once (it stays usable, so the
+   * engine may be started again).
    */
   async stop(): Promise<void> {
     // No new fire first: the scheduler's fire in flight, if any, ends before the executions are left.
@@ -279,8 +280,15 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.store.releaseLease(lease).catch((e: unknown) => this.services.warn('could not release a lease', e)),
       ),
     );
-    // Worker threads of the engine's own function plugin; a plugin the application passed is its to close.
-    if (this.ownsFunctions) await this.functions.close();
+    // Plugins release what they hold between attempts (watches, worker threads): every plugin of the registry,
+    // and the engine's own function plugin even when another plugin took its task type; each once.
+    const plugins = new Set(this.services.plugins.plugins());
+    if (this.ownsFunctions) plugins.add(this.functions);
+    await Promise.all(
+      [...plugins].map((plugin) =>
+        plugin.close?.().catch((e: unknown) => this.services.warn(`could not close plugin ${plugin.id}`, e)),
+      ),
+    );
   }
 
   // ------------------------------------------------------------------ projects

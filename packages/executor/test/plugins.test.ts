@@ -1,6 +1,16 @@
 import { create } from '@bufbuild/protobuf';
-import { idl, t, task, workflow, type PluginTransition, type TaskContext, type TaskPlugin } from '@flyte-ts/core';
-import { describe, expect, it } from 'vitest';
+import {
+  FUNCTION_TASK_TYPE,
+  idl,
+  t,
+  task,
+  workflow,
+  type PluginTransition,
+  type TaskContext,
+  type TaskPlugin,
+} from '@flyte-ts/core';
+import { FunctionTaskPlugin } from '@flyte-ts/executor';
+import { describe, expect, it, vi } from 'vitest';
 import { execId, phaseOf, settings, startEngine } from './support.js';
 
 /** A plugin that records what it is given and succeeds on its second call (an asynchronous plugin). */
@@ -136,4 +146,62 @@ describe('task plugins', () => {
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await engine.stop();
   });
+
+  it("are closed once by engine.stop(), the application's and the engine's own, and stay usable", async () => {
+    const closing = new ClosingPlugin('closing', ['closing']);
+    const functions = new FunctionTaskPlugin();
+    const closeFunctions = vi.spyOn(functions, 'close');
+    const failing = new ClosingPlugin('failing', ['failing'], new Error('watch would not end'));
+    const { engine } = await startEngine({ plugins: [closing, functions, failing] });
+    const warnings: string[] = [];
+    engine.on('warning', (message) => warnings.push(message));
+    await engine.stop();
+    expect(closing.closed).toBe(1);
+    expect(failing.closed).toBe(1);
+    expect(closeFunctions).toHaveBeenCalledTimes(1);
+    expect(warnings).toEqual(['could not close plugin failing']);
+    // Started again, the engine runs tasks through the same (closed) plugins, and closes them again on stop.
+    await engine.start();
+    const echo = task({ name: 'plugins.echo', inputs: { x: t.int() }, outputs: { x: t.int() } }, ({ x }) => ({ x }));
+    await engine.register([echo], settings);
+    functions.add(echo);
+    await engine.createExecution({ task: echo.id(settings), name: 'p3', inputs: { x: 7 } });
+    expect(phaseOf(await engine.waitForExecution(execId('p3')))).toBe('SUCCEEDED');
+    await engine.stop();
+    expect(closing.closed).toBe(2);
+    expect(closeFunctions).toHaveBeenCalledTimes(2);
+  });
+
+  it("close the engine's own function plugin when another plugin took its task type", async () => {
+    const taker = new ClosingPlugin('taker', [FUNCTION_TASK_TYPE]);
+    const { engine } = await startEngine({ plugins: [taker] });
+    const closeOwn = vi.spyOn(engine.functions, 'close');
+    await engine.stop();
+    expect(taker.closed).toBe(1);
+    expect(closeOwn).toHaveBeenCalledTimes(1);
+  });
 });
+
+/** A plugin that counts its `close` calls (and optionally fails them). */
+class ClosingPlugin implements TaskPlugin {
+  closed = 0;
+
+  constructor(
+    readonly id: string,
+    readonly taskTypes: readonly string[],
+    private readonly failure?: Error,
+  ) {}
+
+  async handle(): Promise<PluginTransition> {
+    return { phase: 'permanent-failure', error: { code: 'Unused', message: 'not run here', kind: 'system' } };
+  }
+
+  async abort(): Promise<void> {}
+
+  async finalize(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed++;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -206,4 +206,12 @@ export interface TaskPlugin<S extends JsonValue = JsonValue> {
   abort(ctx: TaskContext<S>, reason: string): Promise<void>;
   /** Releases what the attempt holds, after a terminal phase or an abort. */
   finalize(ctx: TaskContext<S>): Promise<void>;
+  /**
+   * Optional: releases what the plugin holds between attempts (watches, connections, worker threads). The engine
+   * calls it once from each `stop()`, for every plugin it was given and its own; it does not abort or finalize
+   * running attempts (a later engine re-attaches to them through their persisted state). It must be idempotent,
+   * and the plugin must stay usable afterwards, re-acquiring what it needs on the next `handle`: an engine may be
+   * started again, and a plugin may serve several engines.
+   */
+  close?(): Promise<void>;
 }

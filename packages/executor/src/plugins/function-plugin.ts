@@ -95,9 +95,14 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     return this.pool?.threads ?? 0;
   }
 
-  /** Terminates the worker threads; attempts running on them fail as system errors and are retried. */
+  /**
+   * Terminates the worker threads; attempts running on them fail as system errors and are retried. The plugin
+   * stays usable: the next `worker: true` task starts new threads.
+   */
   async close(): Promise<void> {
-    await this.pool?.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
   }
 
   /** Makes task definitions runnable, by task name (the latest added wins). */
