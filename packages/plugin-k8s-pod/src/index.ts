@@ -26,7 +26,11 @@ export {
   CONTAINER_TASK_TYPE,
   createPodPlugin,
   PodHandler,
+  POD_TASK_TYPE,
+  PRIMARY_CONTAINER_KEY,
   SECRET_ENV_PREFIX,
+  SECRET_FILE_DIR,
+  SIDECAR_TASK_TYPE,
   type LogLinkTemplate,
   type PodPluginOptions,
 } from './pod/pod-plugin.js';

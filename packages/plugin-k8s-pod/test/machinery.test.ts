@@ -81,7 +81,7 @@ describe('resource quotas', () => {
       expect(await resourceManager.allocate('pods', 'someone-else')).toBe('granted');
     } finally {
       await engine.stop();
-      plugin.close();
+      await plugin.close();
       await fake.close();
       cleanup();
     }

@@ -139,4 +139,47 @@ describe('pod status mapping', () => {
     expect(podStatus({ status: { phase: 'Running' } }, 'main', now, grace).phase).toBe('running');
     expect(podStatus({ status: { phase: 'Unknown' } }, 'main', now, grace).phase).toBe('running');
   });
+
+  describe('with sidecars, only the primary container decides', () => {
+    type State = { running: object } | { terminated: { exitCode: number; reason: string; message?: string } };
+    const pod = (phase: string, primary: State, sidecar: State): V1Pod => ({
+      status: {
+        phase,
+        containerStatuses: [
+          { name: 'proxy', image: 'p', imageID: '', ready: false, restartCount: 0, state: sidecar },
+          { name: 'main', image: 'x', imageID: '', ready: false, restartCount: 0, state: primary },
+        ],
+      },
+    });
+    const exited = (exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error') => ({
+      terminated: { exitCode, reason, message: `exit ${exitCode}` },
+    });
+    const running = { running: {} };
+
+    it('keeps running while the primary runs, even after a sidecar failed', () => {
+      expect(podStatus(pod('Running', running, exited(1)), 'main', now, grace).phase).toBe('running');
+    });
+
+    it('succeeds when the primary exits 0 while a sidecar still runs', () => {
+      expect(podStatus(pod('Running', exited(0), running), 'main', now, grace).phase).toBe('success');
+    });
+
+    it('succeeds when the pod failed only because of a sidecar', () => {
+      expect(podStatus(pod('Failed', exited(0), exited(2)), 'main', now, grace).phase).toBe('success');
+    });
+
+    it("fails with the primary's exit, not a sidecar's OOMKilled, and names both containers", () => {
+      const status = podStatus(pod('Failed', exited(3), exited(137, 'OOMKilled')), 'main', now, grace);
+      expect(status).toMatchObject({ phase: 'retryable-failure', error: { code: 'Error', kind: 'user' } });
+      expect(status.error?.message).toContain('[main] terminated with exit code (3)');
+      expect(status.error?.message).toContain('[proxy] terminated with exit code (137)');
+    });
+
+    it('fails when the primary is OOMKilled while a sidecar runs', () => {
+      expect(podStatus(pod('Running', exited(137, 'OOMKilled'), running), 'main', now, grace)).toMatchObject({
+        phase: 'retryable-failure',
+        error: { code: 'OOMKilled' },
+      });
+    });
+  });
 });

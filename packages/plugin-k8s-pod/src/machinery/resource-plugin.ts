@@ -124,8 +124,8 @@ const TERMINAL: readonly PluginPhase[] = ['success', 'retryable-failure', 'perma
 /**
  * A TaskPlugin whose attempts are Kubernetes objects. `handle` is idempotent: the first call creates the object
  * under `ctx.metadata.generatedName` (an existing one is adopted), later calls and calls after an engine restart
- * read it back; `abort` and `finalize` delete it (a missing object is fine) and release the quota token. Call
- * {@link K8sResourcePlugin.close} when the engine stops, to end the watches.
+ * read it back; `abort` and `finalize` delete it (a missing object is fine) and release the quota token.
+ * `engine.stop()` calls {@link K8sResourcePlugin.close}, which ends the watches.
  */
 export class K8sResourcePlugin<T extends K8sObject> implements TaskPlugin<K8sResourceState> {
   /** Plugin id. */
@@ -191,11 +191,9 @@ export class K8sResourcePlugin<T extends K8sObject> implements TaskPlugin<K8sRes
       return { phase: status.phase, reason: status.reason, error: status.error, ...common };
     }
     const pendingTimeoutMs = this.options.pendingTimeoutMs;
-    if (
-      pendingTimeoutMs !== undefined &&
-      NOT_STARTED.includes(status.phase) &&
-      ctx.clock.now().getTime() - state.createdAtMs >= pendingTimeoutMs
-    ) {
+    const pendingFor = ctx.clock.now().getTime() - state.createdAtMs;
+    const notStarted = NOT_STARTED.includes(status.phase);
+    if (pendingTimeoutMs !== undefined && notStarted && pendingFor >= pendingTimeoutMs) {
       watcher?.unsubscribe(target.name);
       const message = `${api.kind} ${target.name} did not start within ${pendingTimeoutMs} ms${status.reason === undefined ? '' : `: ${status.reason}`}`;
       return {
@@ -205,12 +203,12 @@ export class K8sResourcePlugin<T extends K8sObject> implements TaskPlugin<K8sRes
         ...common,
       };
     }
-    return {
-      phase: status.phase,
-      reason: status.reason,
-      checkAgainAfterMs: watcher?.isSynced === true ? (this.options.watchedPollMs ?? 30_000) : this.pollMs,
-      ...common,
-    };
+    let checkAgainAfterMs = watcher?.isSynced === true ? (this.options.watchedPollMs ?? 30_000) : this.pollMs;
+    // No watch event comes when nothing happens: look again when the pending timeout would expire.
+    if (pendingTimeoutMs !== undefined && notStarted) {
+      checkAgainAfterMs = Math.min(checkAgainAfterMs, pendingTimeoutMs - pendingFor);
+    }
+    return { phase: status.phase, reason: status.reason, checkAgainAfterMs, ...common };
   }
 
   async abort(ctx: TaskContext<K8sResourceState>): Promise<void> {
@@ -228,10 +226,18 @@ export class K8sResourcePlugin<T extends K8sObject> implements TaskPlugin<K8sRes
     if (pool !== '') await ctx.resources.release(pool, ctx.metadata.generatedName);
   }
 
-  /** Ends the watches (call when the engine stops). */
-  close(): void {
+  /**
+   * Ends the watches ({@link TaskPlugin.close}: `engine.stop()` calls it). Idempotent; a later `handle` starts
+   * the watches it needs again.
+   */
+  async close(): Promise<void> {
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+  }
+
+  /** Number of namespaces watched now (one watch each). */
+  get watches(): number {
+    return this.watchers.size;
   }
 
   private async launch(ctx: TaskContext<K8sResourceState>): Promise<PluginTransition<K8sResourceState>> {

@@ -1,7 +1,15 @@
 // The pod plugin: `container` tasks (TaskTemplate.container) as Kubernetes pods, on the generic machinery.
-import { create, fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { idl, type TaskContext } from '@flyte-ts/core';
-import type { V1Container, V1EnvVar, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Pod,
+  V1PodSpec,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { K8sCluster } from '../machinery/cluster.js';
 import { podApi } from '../machinery/resource-api.js';
 import {
@@ -16,6 +24,14 @@ import { podStatus, type PodStatusOptions } from './pod-status.js';
 
 /** Task type of container tasks. */
 export const CONTAINER_TASK_TYPE = 'container';
+/** Task type of pod tasks with a primary container and sidecars (flytekit's `Pod` tasks). */
+export const SIDECAR_TASK_TYPE = 'sidecar';
+/** Task type of pod tasks (TaskTemplate.k8s_pod). */
+export const POD_TASK_TYPE = 'pod';
+/** TaskTemplate.config key (and pod annotation) naming the container whose end decides the task's. */
+export const PRIMARY_CONTAINER_KEY = 'primary_container_name';
+/** Directory under which secrets requested as files are mounted: `<dir>/<group>/<key>` (as Flyte). */
+export const SECRET_FILE_DIR = '/etc/flyte/secrets';
 
 /** A log link template; `{{.podName}}`, `{{.namespace}}`, `{{.containerName}}`, `{{.podUID}}` are substituted. */
 export interface LogLinkTemplate {
@@ -46,8 +62,14 @@ export interface PodPluginOptions
   readonly clusters: readonly K8sCluster[];
   /** Plugin id (default `k8s-pod`). */
   readonly id?: string;
-  /** Task types (default `['container']`). */
+  /** Task types (default `['container', 'sidecar', 'pod']`). */
   readonly taskTypes?: readonly string[];
+  /**
+   * How a secret whose mount requirement is ANY (the default of a task's `secrets`) is injected: `env` (default)
+   * as `_FSEC_<GROUP>_<KEY>`, or `file` under {@link SECRET_FILE_DIR}, which is what Flyte's Kubernetes secret
+   * webhook does with ANY. ENV_VAR and FILE requirements are always honoured.
+   */
+  readonly anySecretMount?: 'env' | 'file';
   /** Service account of pods whose execution names none. */
   readonly defaultServiceAccount?: string;
   /** Annotation carrying the execution's IAM role (default `iam.amazonaws.com/role`). */
@@ -92,17 +114,10 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
 
   async build(ctx: TaskContext, target: K8sTarget): Promise<V1Pod> {
     const template = ctx.template;
-    if (template.target.case !== 'container') {
-      throw new K8sBuildError(
-        'BadTaskSpecification',
-        `task ${template.id?.name ?? ''} of type ${template.type} has no container: set TaskTemplate.container`,
-      );
-    }
-    const spec = template.target.value;
-    const image = ctx.metadata.overrides?.containerImage || spec.image;
-    if (image === '') throw new K8sBuildError('BadTaskSpecification', `task ${template.id?.name ?? ''} has no image`);
     const md = ctx.metadata;
     const id = md.id;
+    const { spec, primary, labels, annotations } = podSpecOf(ctx, target.name);
+    // The environment every container gets (below each container's own variables), and the secrets.
     const env: Record<string, V1EnvVar> = {};
     const put = (name: string, value: string) => (env[name] = { name, value });
     for (const [k, v] of Object.entries(this.options.defaultEnv ?? {})) put(k, v);
@@ -114,33 +129,53 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
     put('FLYTE_INTERNAL_TASK_NAME', template.id?.name ?? '');
     put('FLYTE_INTERNAL_TASK_VERSION', template.id?.version ?? '');
     put('FLYTE_ATTEMPT_NUMBER', String(md.attempt));
-    for (const kv of spec.env) put(kv.key, kv.value);
-    for (const [k, v] of Object.entries(md.environment)) put(k, v);
-    // The task's own requests (TaskTemplate.security_context) and the execution's.
-    const secrets = [...(template.securityContext?.secrets ?? []), ...(md.securityContext?.secrets ?? [])];
-    if (secrets.length > 0) put('FLYTE_SECRETS_ENV_PREFIX', SECRET_ENV_PREFIX);
-    for (const secret of secrets) {
-      if (secret.group === '' || secret.key === '') {
-        throw new K8sBuildError('BadTaskSpecification', 'a Kubernetes secret needs a group (the secret) and a key');
-      }
-      const name = `${SECRET_ENV_PREFIX}${secret.group}_${secret.key}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-      env[name] = { name, valueFrom: { secretKeyRef: { name: secret.group, key: secret.key } } };
-    }
-    const container: V1Container = {
-      name: target.name,
-      image,
-      command: spec.command.map((a) => substitute(a, ctx)),
-      args: spec.args.map((a) => substitute(a, ctx)),
-      env: Object.values(env),
-      resources: this.resources(ctx),
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-    };
+    const secrets = this.secrets(ctx);
+    const containers = (spec.containers ?? []).map((c) => {
+      const own: Record<string, V1EnvVar> = { ...env };
+      for (const variable of c.env ?? []) own[variable.name] = variable;
+      for (const [k, v] of Object.entries(md.environment)) own[k] = { name: k, value: v };
+      for (const variable of secrets.env) own[variable.name] = variable;
+      const isPrimary = c.name === primary;
+      const image = isPrimary ? ctx.metadata.overrides?.containerImage || c.image : c.image;
+      const resources = isPrimary ? this.resources(ctx) : {};
+      return {
+        ...c,
+        ...(image === undefined ? {} : { image }),
+        ...(c.command === undefined ? {} : { command: c.command.map((a) => substitute(a, ctx)) }),
+        ...(c.args === undefined ? {} : { args: c.args.map((a) => substitute(a, ctx)) }),
+        env: Object.values(own),
+        resources: {
+          ...c.resources,
+          ...(resources.requests === undefined
+            ? {}
+            : { requests: { ...c.resources?.requests, ...resources.requests } }),
+          ...(resources.limits === undefined ? {} : { limits: { ...c.resources?.limits, ...resources.limits } }),
+        },
+        ...(secrets.mounts.length === 0 ? {} : { volumeMounts: [...(c.volumeMounts ?? []), ...secrets.mounts] }),
+        terminationMessagePolicy: c.terminationMessagePolicy ?? 'FallbackToLogsOnError',
+      } satisfies V1Container;
+    });
+    // Init containers get the secrets too (as Flyte's webhook does), nothing else.
+    const initContainers = spec.initContainers?.map((c) => ({
+      ...c,
+      env: [...(c.env ?? []), ...secrets.env],
+      ...(secrets.mounts.length === 0 ? {} : { volumeMounts: [...(c.volumeMounts ?? []), ...secrets.mounts] }),
+    }));
     const runAs = md.securityContext?.runAs ?? template.securityContext?.runAs;
-    const annotations: Record<string, string> = { ...md.annotations };
+    const podAnnotations: Record<string, string> = { ...annotations, ...md.annotations };
     if (runAs?.iamRole !== undefined && runAs.iamRole !== '') {
-      annotations[this.options.iamRoleAnnotation ?? 'iam.amazonaws.com/role'] = runAs.iamRole;
+      podAnnotations[this.options.iamRoleAnnotation ?? 'iam.amazonaws.com/role'] = runAs.iamRole;
     }
-    const serviceAccount = runAs?.k8sServiceAccount || this.options.defaultServiceAccount;
+    const serviceAccount = runAs?.k8sServiceAccount || spec.serviceAccountName || this.options.defaultServiceAccount;
+    const tolerations = [
+      ...(spec.tolerations ?? []),
+      ...(md.interruptible ? (this.options.interruptibleTolerations ?? []) : []),
+    ];
+    const nodeSelector = {
+      ...spec.nodeSelector,
+      ...(md.interruptible ? this.options.interruptibleNodeSelector : {}),
+    };
+    const volumes = [...(spec.volumes ?? []), ...secrets.volumes];
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -148,31 +183,82 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
         name: target.name,
         namespace: target.namespace,
         labels: {
+          ...labels,
           ...md.labels,
           'execution-id': labelValue(md.execution.name),
           'node-id': labelValue(id.nodeExecutionId?.nodeId ?? ''),
           'task-name': labelValue(template.id?.name ?? ''),
           interruptible: String(md.interruptible),
         },
-        annotations: { ...annotations, primary_container_name: target.name },
+        annotations: { ...podAnnotations, [PRIMARY_CONTAINER_KEY]: primary },
       },
       spec: {
+        ...spec,
+        // A finished pod must not restart (the task's attempt is over; retries are new pods).
         restartPolicy: 'Never',
-        containers: [container],
+        containers,
+        ...(initContainers === undefined ? {} : { initContainers }),
         ...(serviceAccount === undefined || serviceAccount === '' ? {} : { serviceAccountName: serviceAccount }),
-        ...(md.interruptible && this.options.interruptibleTolerations !== undefined
-          ? { tolerations: [...this.options.interruptibleTolerations] }
-          : {}),
-        ...(md.interruptible && this.options.interruptibleNodeSelector !== undefined
-          ? { nodeSelector: { ...this.options.interruptibleNodeSelector } }
-          : {}),
+        ...(tolerations.length === 0 ? {} : { tolerations }),
+        ...(Object.keys(nodeSelector).length === 0 ? {} : { nodeSelector }),
+        ...(volumes.length === 0 ? {} : { volumes }),
       },
     };
   }
 
+  /**
+   * The requested secrets (the task's TaskTemplate.security_context and the execution's) as Flyte's Kubernetes
+   * secret injector places them: env vars `_FSEC_<GROUP>_<KEY>` from the secret `<group>`, key `<key>`, or a
+   * volume of the secret `<group>` mounted read-only at `/etc/flyte/secrets/<group>`, one file per key.
+   */
+  private secrets(ctx: TaskContext): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+    const requested = [
+      ...(ctx.template.securityContext?.secrets ?? []),
+      ...(ctx.metadata.securityContext?.secrets ?? []),
+    ];
+    const env = new Map<string, V1EnvVar>();
+    const volumes = new Map<string, V1Volume>();
+    const mounts = new Map<string, V1VolumeMount>();
+    const asFile = (mount: idl.core.Secret_MountType) =>
+      mount === idl.core.Secret_MountType.FILE ||
+      (mount === idl.core.Secret_MountType.ANY && this.options.anySecretMount === 'file');
+    for (const secret of requested) {
+      if (secret.group === '' || secret.key === '') {
+        throw new K8sBuildError('BadTaskSpecification', 'a Kubernetes secret needs a group (the secret) and a key');
+      }
+      if (!asFile(secret.mountRequirement)) {
+        const name =
+          secret.envVar !== ''
+            ? secret.envVar
+            : `${SECRET_ENV_PREFIX}${secret.group}_${secret.key}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+        env.set(name, { name, valueFrom: { secretKeyRef: { name: secret.group, key: secret.key } } });
+        env.set('FLYTE_SECRETS_ENV_PREFIX', { name: 'FLYTE_SECRETS_ENV_PREFIX', value: SECRET_ENV_PREFIX });
+        continue;
+      }
+      // One volume per secret (group), with an item per key requested.
+      const volumeName = secretVolumeName(secret.group, secret.groupVersion);
+      const item = { key: secret.key, path: secret.key.toLowerCase() };
+      const volume = volumes.get(volumeName);
+      if (volume === undefined) {
+        volumes.set(volumeName, { name: volumeName, secret: { secretName: secret.group, items: [item] } });
+      } else if (!volume.secret!.items!.some((i) => i.key === item.key)) {
+        volume.secret!.items!.push(item);
+      }
+      mounts.set(volumeName, {
+        name: volumeName,
+        mountPath: `${SECRET_FILE_DIR}/${secret.group.toLowerCase()}`,
+        readOnly: true,
+      });
+      env.set('FLYTE_SECRETS_DEFAULT_DIR', { name: 'FLYTE_SECRETS_DEFAULT_DIR', value: SECRET_FILE_DIR });
+      env.set('FLYTE_SECRETS_FILE_PREFIX', { name: 'FLYTE_SECRETS_FILE_PREFIX', value: '' });
+    }
+    return { env: [...env.values()], volumes: [...volumes.values()], mounts: [...mounts.values()] };
+  }
+
   async status(pod: V1Pod, ctx: TaskContext, target: K8sTarget): Promise<K8sResourceStatus> {
-    const status = podStatus(pod, target.name, ctx.clock.now(), this.statusOptions);
-    const logs = pod.status?.phase === 'Pending' ? undefined : this.logs(pod, target);
+    const primary = pod.metadata?.annotations?.[PRIMARY_CONTAINER_KEY] ?? target.name;
+    const status = podStatus(pod, primary, ctx.clock.now(), this.statusOptions);
+    const logs = pod.status?.phase === 'Pending' ? undefined : this.logs(pod, target, primary);
     const withLogs = logs === undefined ? status : { ...status, logs };
     // A container that speaks Flyte's contract reports its failure in error.pb (and may still exit 0).
     if (status.phase === 'success' || (status.phase === 'retryable-failure' && status.error?.kind === 'user')) {
@@ -182,11 +268,11 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
     return withLogs;
   }
 
-  private logs(pod: V1Pod, target: K8sTarget): idl.core.TaskLog[] {
+  private logs(pod: V1Pod, target: K8sTarget, primary: string): idl.core.TaskLog[] {
     const vars: Record<string, string> = {
       podName: target.name,
       namespace: target.namespace,
-      containerName: target.name,
+      containerName: primary,
       podUID: pod.metadata?.uid ?? '',
     };
     return (this.options.logLinks ?? []).map((link) =>
@@ -216,13 +302,13 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
   }
 }
 
-/** A TaskPlugin running `container` tasks as pods. */
+/** A TaskPlugin running `container`, `sidecar` and `pod` tasks as pods. */
 export function createPodPlugin(options: PodPluginOptions): K8sResourcePlugin<V1Pod> {
   const { clusters, id, taskTypes, ...rest } = options;
   return new K8sResourcePlugin<V1Pod>({
     ...rest,
     id: id ?? 'k8s-pod',
-    taskTypes: taskTypes ?? [CONTAINER_TASK_TYPE],
+    taskTypes: taskTypes ?? [CONTAINER_TASK_TYPE, SIDECAR_TASK_TYPE, POD_TASK_TYPE],
     clusters,
     handler: new PodHandler(options),
   });
@@ -260,4 +346,95 @@ async function readErrorDocument(ctx: TaskContext): Promise<Partial<K8sResourceS
     reason: `${error.code}: ${error.message}`,
     error: { code: error.code, message: error.message, kind },
   };
+}
+
+/**
+ * The pod spec of a task, its primary container and the task's own pod labels and annotations, from wherever the
+ * task type version puts them (as flyteplugins reads them): TaskTemplate.k8s_pod (pod spec, metadata, primary
+ * container in the message or in TaskTemplate.config); for task type `sidecar` with a custom, a version-0
+ * custom `{ podSpec, primaryContainerName, labels, annotations }` or a version-1 custom that is the pod spec
+ * (primary in the config); else TaskTemplate.container (one container named after the attempt).
+ */
+function podSpecOf(
+  ctx: TaskContext,
+  name: string,
+): { spec: V1PodSpec; primary: string; labels: Record<string, string>; annotations: Record<string, string> } {
+  const template = ctx.template;
+  const task = `task ${template.id?.name ?? ''} (type ${template.type})`;
+  const bad = (message: string) => new K8sBuildError('BadTaskSpecification', `${task}: ${message}`);
+  const legacySidecar = template.type === SIDECAR_TASK_TYPE && template.custom !== undefined;
+  if (template.target.case === 'container' && !legacySidecar) {
+    const c = template.target.value;
+    const image = ctx.metadata.overrides?.containerImage || c.image;
+    if (image === '') throw bad('has no image');
+    const container: V1Container = {
+      name,
+      image,
+      command: [...c.command],
+      args: [...c.args],
+      env: c.env.map((kv) => ({ name: kv.key, value: kv.value })),
+    };
+    return { spec: { containers: [container] }, primary: name, labels: {}, annotations: {} };
+  }
+  let spec: JsonValue | undefined;
+  let primary = template.config[PRIMARY_CONTAINER_KEY];
+  let labels: Record<string, string> = {};
+  let annotations: Record<string, string> = {};
+  if (template.target.case === 'k8sPod') {
+    const pod = template.target.value;
+    spec = pod.podSpec;
+    if (pod.primaryContainerName !== '') primary = pod.primaryContainerName;
+    labels = { ...pod.metadata?.labels };
+    annotations = { ...pod.metadata?.annotations };
+  } else if (legacySidecar && template.taskTypeVersion === 0) {
+    const job = template.custom!;
+    spec = job['podSpec'];
+    if (typeof job['primaryContainerName'] === 'string') primary = job['primaryContainerName'];
+    labels = stringMap(job['labels']);
+    annotations = stringMap(job['annotations']);
+  } else if (legacySidecar) {
+    spec = template.custom;
+  }
+  if (!isObject(spec)) {
+    throw bad('has no pod spec: set TaskTemplate.container or TaskTemplate.k8s_pod.pod_spec');
+  }
+  const containers = spec['containers'];
+  if (!Array.isArray(containers) || containers.length === 0) throw bad('its pod spec has no containers');
+  if (primary === undefined || primary === '') {
+    throw bad(`name the primary container in TaskTemplate.config["${PRIMARY_CONTAINER_KEY}"]`);
+  }
+  if (!containers.some((c) => isObject(c) && c['name'] === primary)) {
+    throw bad(`the primary container ${JSON.stringify(primary)} is not among the pod's containers`);
+  }
+  // Pod specs are Kubernetes JSON, which is the client's object model.
+  return { spec: structuredClone(spec) as unknown as V1PodSpec, primary, labels, annotations };
+}
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringMap(value: JsonValue | undefined): Record<string, string> {
+  if (!isObject(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+/** The volume of a secret group (the same for every key of the group): lowercase base32, as Flyte names it. */
+function secretVolumeName(group: string, version: string): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = new TextEncoder().encode(`${group}_${version}`);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  // A volume name is a DNS label.
+  return out.slice(0, 63);
 }

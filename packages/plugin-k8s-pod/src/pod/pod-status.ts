@@ -1,6 +1,6 @@
 // Pod status → task phase, with Flyte's classification (flytek8s DemystifyPending / DemystifyFailure and the pod
 // plugin's primary-container rule). The table is in the package README.
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { K8sResourceStatus } from '../machinery/resource-plugin.js';
 
 /** Grace periods of transient-looking pending states (ms). */
@@ -32,8 +32,19 @@ export function podStatus(pod: V1Pod, primary: string, now: Date, options: PodSt
         }
       }
       return { phase: 'success', occurredAt: lastTransition(pod) };
-    case 'Failed':
-      return demystifyFailure(pod);
+    case 'Failed': {
+      // Only the primary container decides: a pod failed by a sidecar after its primary succeeded is a success.
+      const terminated = primaryTermination(pod, primary);
+      if (
+        terminated !== undefined &&
+        terminated.exitCode === 0 &&
+        terminated.reason?.includes(OOM_KILLED) !== true &&
+        !SYSTEM_REASONS.includes(status.reason ?? '')
+      ) {
+        return { phase: 'success', occurredAt: terminated.finishedAt ?? undefined };
+      }
+      return demystifyFailure(pod, primary);
+    }
     case 'Running':
       return primaryContainerPhase(pod, primary);
     case 'Pending':
@@ -88,7 +99,15 @@ function containerMessage(
   return `[${name}] terminated with exit code (${exitCode}). Reason [${reason ?? ''}]. Message: ${message ?? ''}`.trim();
 }
 
-function demystifyFailure(pod: V1Pod): K8sResourceStatus {
+/** Pod reasons of node shutdowns, evictions and node loss: the infrastructure's failures, not the task's. */
+const SYSTEM_REASONS: readonly string[] = ['Shutdown', 'Terminated', 'Evicted', 'NodeLost'];
+
+function primaryTermination(pod: V1Pod, primary: string): V1ContainerStateTerminated | undefined {
+  const s = (pod.status?.containerStatuses ?? []).find((c) => c.name === primary);
+  return s?.state?.terminated;
+}
+
+function demystifyFailure(pod: V1Pod, primary: string): K8sResourceStatus {
   const status = pod.status!;
   let code = status.reason !== undefined && status.reason !== '' ? status.reason : 'UnknownError';
   let message =
@@ -96,10 +115,19 @@ function demystifyFailure(pod: V1Pod): K8sResourceStatus {
       ? status.message
       : 'Pod failed. No message received from kubernetes.';
   // Node shutdowns (GKE graceful shutdown: Shutdown or Terminated) are the infrastructure's, not the task's.
-  const system = code === 'Shutdown' || code === 'Terminated' || code === 'Evicted' || code === 'NodeLost';
+  const system = SYSTEM_REASONS.includes(code);
+  // The primary container's termination classifies the failure when it has one (a sidecar's does not); else any
+  // container's (an init container that failed, a primary that never started).
+  const decisive = primaryTermination(pod, primary) === undefined ? undefined : primary;
   for (const c of allStatuses(pod)) {
     const terminated = c.lastState?.terminated ?? c.state?.terminated;
     if (terminated === undefined) continue;
+    if (decisive !== undefined && c.name !== decisive) {
+      if (terminated.exitCode !== 0) {
+        message += `\n${containerMessage(c.name, terminated.exitCode, terminated.reason, terminated.message)}`;
+      }
+      continue;
+    }
     if (terminated.reason?.includes(OOM_KILLED) === true) code = OOM_KILLED;
     else if (terminated.exitCode === 137) code = INTERRUPTED;
     // A plain non-zero exit: the container's reason (`Error`), like a primary container ending a running pod.

@@ -1,0 +1,565 @@
+// A fake Kubernetes API server on node:http for tests and examples: namespaced pods (create, get, list, delete, watch with
+// resource versions, 409 on duplicates, 410 Gone on expired watches), secrets (read), and simulated pod
+// lifecycles — driven by the test, or by running the pod's primary container command as a local process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+
+/** A pod as the fake stores it: plain Kubernetes JSON. */
+export interface FakePod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  spec: {
+    containers: {
+      name: string;
+      image?: string;
+      command?: string[];
+      args?: string[];
+      env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  };
+  status: Record<string, unknown>;
+}
+
+/** What happens to a pod when it is created. */
+export type PodScenario =
+  /** Stays Pending until the test moves it (the default when processes are off). */
+  | { readonly kind: 'manual' }
+  /**
+   * Runs the primary container's command (the one the `primary_container_name` annotation names, else the first)
+   * as a local process: Running, then Succeeded or Failed. The other containers (sidecars) are reported running
+   * until the test ends them with {@link FakeApiServer.terminateContainer}.
+   */
+  | { readonly kind: 'process' };
+
+/** Options of {@link FakeApiServer.start}. */
+export interface FakeApiServerOptions {
+  /** Run pods' commands as local processes (default: pods stay Pending until the test moves them). */
+  readonly runProcesses?: boolean;
+  /** Per-pod choice, overriding `runProcesses`. */
+  readonly scenario?: (pod: FakePod) => PodScenario;
+  /** Working directory of pod processes. */
+  readonly cwd?: string;
+  /**
+   * Programs the simulated images provide: a command whose first word is a key runs the mapped argv instead
+   * (e.g. `flyte-ts-execute` → `node ... program.ts`).
+   */
+  readonly binaries?: { readonly [name: string]: readonly string[] };
+}
+
+interface WatchClient {
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+  readonly res: ServerResponse;
+}
+
+interface Event {
+  readonly rv: number;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly pod: FakePod;
+}
+
+/** The fake API server. Start it with {@link FakeApiServer.start}; close it in `afterEach`/`afterAll`. */
+export class FakeApiServer {
+  /** Pods by `namespace/name`. */
+  readonly pods = new Map<string, FakePod>();
+  /** Secrets by `namespace/name`: key → value. */
+  readonly secrets = new Map<string, Record<string, string>>();
+  /** Every request, as `METHOD path` (query string excluded). */
+  readonly requests: string[] = [];
+  /** Output of pod processes by pod key. */
+  readonly logs = new Map<string, string>();
+  /** Number of list requests of pods (not watches). */
+  lists = 0;
+  /** Number of pods created (a duplicate create that got 409 does not count). */
+  created = 0;
+  /** Most pods that existed at once. */
+  peak = 0;
+
+  private rv = 1;
+  private history: Event[] = [];
+  /** Events at or below this resource version are compacted away (watches from there get 410 Gone). */
+  private compactedTo = 0;
+  private readonly watches = new Set<WatchClient>();
+  private readonly processes = new Map<string, ChildProcess>();
+  private uid = 0;
+  /** Fail the next requests matching these, with the status code. */
+  private readonly faults: { method: string; pattern: RegExp; code: number }[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: FakeApiServerOptions,
+  ) {}
+
+  /** Starts a server on 127.0.0.1 on a free port. */
+  static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+    const server = createServer();
+    const fake = new FakeApiServer(server, options);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      fake.route(req, res).catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, status(500, 'InternalError', String(error)));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A KubeConfig for the real client pointing at this server. */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'tester', token: 'fake-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'tester' }],
+      currentContext: 'fake',
+    });
+    return kc;
+  }
+
+  /** Stops the server, its watches and every pod process. */
+  async close(): Promise<void> {
+    for (const child of this.processes.values()) child.kill('SIGKILL');
+    this.processes.clear();
+    for (const watch of this.watches) watch.res.end();
+    this.watches.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** A pod by namespace and name. */
+  pod(namespace: string, name: string): FakePod | undefined {
+    return this.pods.get(`${namespace}/${name}`);
+  }
+
+  /** Stores a secret the pods of `namespace` can reference. */
+  addSecret(namespace: string, name: string, data: Record<string, string>): void {
+    this.secrets.set(`${namespace}/${name}`, data);
+  }
+
+  /** Makes the next request of `method` whose path matches `pattern` fail with `code`. */
+  failNext(method: string, pattern: RegExp, code: number): void {
+    this.faults.push({ method, pattern, code });
+  }
+
+  /** Drops the event history: watches resuming from an older resource version get 410 Gone. */
+  compact(): void {
+    this.compactedTo = this.rv;
+    this.history = [];
+  }
+
+  /** Ends every open watch with a 410 Gone error event (as an API server does when its cache expires). */
+  expireWatches(): void {
+    this.compact();
+    for (const watch of this.watches) {
+      watch.res.end(
+        `${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') })}\n`,
+      );
+    }
+    this.watches.clear();
+  }
+
+  /** Moves a pod to Running with its containers running. */
+  markRunning(namespace: string, name: string): void {
+    this.update(namespace, name, (pod) => {
+      pod.status = {
+        phase: 'Running',
+        startTime: now(),
+        conditions: [condition('PodScheduled', 'True'), condition('Ready', 'True')],
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: now() } },
+        })),
+      };
+    });
+  }
+
+  /** Keeps a pod Pending with its containers waiting for `reason` (ImagePullBackOff, ...). */
+  setWaiting(namespace: string, name: string, reason: string, message = ''): void {
+    this.update(namespace, name, (pod) => {
+      pod.status = {
+        phase: 'Pending',
+        conditions: [
+          condition('PodScheduled', 'True'),
+          condition(
+            'Ready',
+            'False',
+            'ContainersNotReady',
+            `containers with unready status: [${pod.spec.containers[0]!.name}]`,
+          ),
+        ],
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason, message } },
+        })),
+      };
+    });
+  }
+
+  /** Keeps a pod Pending and unschedulable. */
+  setUnschedulable(namespace: string, name: string, message: string): void {
+    this.update(namespace, name, (pod) => {
+      pod.status = { phase: 'Pending', conditions: [condition('PodScheduled', 'False', 'Unschedulable', message)] };
+    });
+  }
+
+  /** Ends a pod's primary container: `Succeeded` for exit code 0 (and no reason given), `Failed` otherwise. */
+  terminate(
+    namespace: string,
+    name: string,
+    terminated: { exitCode: number; reason?: string; message?: string },
+    podPhase?: 'Succeeded' | 'Failed',
+  ): void {
+    this.update(namespace, name, (pod) => {
+      const phase = podPhase ?? (terminated.exitCode === 0 ? 'Succeeded' : 'Failed');
+      pod.status = {
+        phase,
+        startTime: (pod.status['startTime'] as string | undefined) ?? now(),
+        conditions: [condition('PodScheduled', 'True'), condition('Ready', 'False', 'PodCompleted')],
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode: terminated.exitCode,
+              reason: terminated.reason ?? (terminated.exitCode === 0 ? 'Completed' : 'Error'),
+              message: terminated.message ?? '',
+              startedAt: now(),
+              finishedAt: now(),
+            },
+          },
+        })),
+      };
+    });
+  }
+
+  /**
+   * Ends one container of a running pod, the others keep their state: the pod stays Running while any container
+   * has not terminated, then becomes Succeeded (every exit code 0) or Failed — as the kubelet does with
+   * `restartPolicy: Never`.
+   */
+  terminateContainer(
+    namespace: string,
+    name: string,
+    container: string,
+    terminated: { exitCode: number; reason?: string; message?: string },
+  ): void {
+    this.update(namespace, name, (pod) => {
+      const statuses = (pod.status['containerStatuses'] ?? []) as {
+        name: string;
+        ready: boolean;
+        state: { terminated?: { exitCode: number; reason: string; message: string; finishedAt: string } };
+      }[];
+      const status = statuses.find((c) => c.name === container);
+      if (status === undefined) throw new Error(`pod ${namespace}/${name} has no container status ${container}`);
+      status.ready = false;
+      status.state = {
+        terminated: {
+          exitCode: terminated.exitCode,
+          reason: terminated.reason ?? (terminated.exitCode === 0 ? 'Completed' : 'Error'),
+          message: terminated.message ?? '',
+          finishedAt: now(),
+        },
+      };
+      const ended = statuses.map((c) => c.state.terminated);
+      if (ended.every((t) => t !== undefined)) {
+        pod.status['phase'] = ended.every((t) => t.exitCode === 0) ? 'Succeeded' : 'Failed';
+        pod.status['conditions'] = [condition('PodScheduled', 'True'), condition('Ready', 'False', 'PodCompleted')];
+      }
+    });
+  }
+
+  /** Evicts a pod (Failed, reason `Evicted`), as the kubelet does under node pressure. */
+  evict(namespace: string, name: string, message = 'The node was low on resource: memory.'): void {
+    this.kill(namespace, name);
+    this.update(namespace, name, (pod) => {
+      pod.status = { phase: 'Failed', reason: 'Evicted', message, startTime: now() };
+    });
+  }
+
+  /** Fails a pod as a node shutting down does (Failed, reason `Shutdown`). */
+  shutdownNode(namespace: string, name: string): void {
+    this.kill(namespace, name);
+    this.update(namespace, name, (pod) => {
+      pod.status = {
+        phase: 'Failed',
+        reason: 'Shutdown',
+        message: 'Pod Node is in progress of shutting down, not admitting any new pods',
+      };
+    });
+  }
+
+  /** Deletes a pod behind the plugin's back (as an operator or the node lifecycle controller might). */
+  deletePod(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const pod = this.pods.get(key);
+    if (pod === undefined) return;
+    this.kill(namespace, name);
+    this.pods.delete(key);
+    pod.metadata.resourceVersion = String(++this.rv);
+    this.emit({ rv: this.rv, type: 'DELETED', pod });
+  }
+
+  private kill(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const child = this.processes.get(key);
+    if (child === undefined) return;
+    this.processes.delete(key);
+    child.kill('SIGKILL');
+  }
+
+  private update(namespace: string, name: string, change: (pod: FakePod) => void): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (pod === undefined) throw new Error(`no pod ${namespace}/${name}`);
+    change(pod);
+    pod.metadata.resourceVersion = String(++this.rv);
+    this.emit({ rv: this.rv, type: 'MODIFIED', pod: structuredClone(pod) });
+  }
+
+  private emit(event: Event): void {
+    this.history.push(event);
+    for (const watch of this.watches) {
+      if (watch.namespace === event.pod.metadata.namespace && matches(event.pod, watch.selector)) {
+        watch.res.write(`${JSON.stringify({ type: event.type, object: event.pod })}\n`);
+      }
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const method = req.method ?? 'GET';
+    this.requests.push(`${method} ${url.pathname}`);
+    const faultAt = this.faults.findIndex((f) => f.method === method && f.pattern.test(url.pathname));
+    if (faultAt >= 0) {
+      const [fault] = this.faults.splice(faultAt, 1);
+      send(res, fault!.code, status(fault!.code, 'InternalError', 'injected failure'));
+      return;
+    }
+    const podMatch = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/.exec(url.pathname);
+    const secretMatch = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
+    if (secretMatch !== null && method === 'GET') {
+      const data = this.secrets.get(`${secretMatch[1]}/${secretMatch[2]}`);
+      if (data === undefined) {
+        send(res, 404, status(404, 'NotFound', `secrets "${secretMatch[2]}" not found`));
+        return;
+      }
+      send(res, 200, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secretMatch[2], namespace: secretMatch[1] },
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      });
+      return;
+    }
+    if (podMatch === null) {
+      send(res, 404, status(404, 'NotFound', `no route ${method} ${url.pathname}`));
+      return;
+    }
+    const namespace = podMatch[1]!;
+    const name = podMatch[2];
+    if (name === undefined && method === 'POST') return this.createPod(namespace, await body(req), res);
+    if (name === undefined && method === 'GET') {
+      const selector = parseSelector(url.searchParams.get('labelSelector'));
+      if (url.searchParams.get('watch') === 'true') {
+        this.watch(namespace, selector, url.searchParams.get('resourceVersion'), res);
+        return;
+      }
+      this.lists++;
+      const items = [...this.pods.values()].filter((p) => p.metadata.namespace === namespace && matches(p, selector));
+      send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: String(this.rv) }, items });
+      return;
+    }
+    const key = `${namespace}/${name}`;
+    const pod = this.pods.get(key);
+    if (pod === undefined) {
+      send(res, 404, status(404, 'NotFound', `pods "${name}" not found`));
+      return;
+    }
+    if (method === 'GET') {
+      send(res, 200, pod);
+      return;
+    }
+    if (method === 'DELETE') {
+      this.deletePod(namespace, name!);
+      send(res, 200, pod);
+      return;
+    }
+    send(res, 405, status(405, 'MethodNotAllowed', method));
+  }
+
+  private createPod(namespace: string, input: unknown, res: ServerResponse): void {
+    const pod = input as FakePod;
+    const name = pod.metadata?.name;
+    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
+      send(res, 422, status(422, 'Invalid', `Pod "${String(name)}" is invalid: metadata.name`));
+      return;
+    }
+    const key = `${namespace}/${name}`;
+    if (this.pods.has(key)) {
+      send(res, 409, status(409, 'AlreadyExists', `pods "${name}" already exists`));
+      return;
+    }
+    pod.apiVersion = 'v1';
+    pod.kind = 'Pod';
+    pod.metadata.namespace = namespace;
+    pod.metadata.uid = `uid-${++this.uid}`;
+    pod.metadata.creationTimestamp = now();
+    pod.metadata.resourceVersion = String(++this.rv);
+    pod.status = { phase: 'Pending', conditions: [condition('PodScheduled', 'True')] };
+    this.pods.set(key, pod);
+    this.created++;
+    this.peak = Math.max(this.peak, this.pods.size);
+    this.emit({ rv: this.rv, type: 'ADDED', pod: structuredClone(pod) });
+    send(res, 201, pod);
+    const scenario = this.options.scenario?.(pod) ?? {
+      kind: this.options.runProcesses === true ? 'process' : 'manual',
+    };
+    if (scenario.kind === 'process') this.run(pod);
+  }
+
+  private run(pod: FakePod): void {
+    const { namespace, name } = pod.metadata;
+    const primary = pod.metadata.annotations?.['primary_container_name'];
+    const container = pod.spec.containers.find((c) => c.name === primary) ?? pod.spec.containers[0]!;
+    const sidecars = pod.spec.containers.length > 1;
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '' };
+    for (const variable of container.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      if (ref === undefined) {
+        env[variable.name] = variable.value ?? '';
+        continue;
+      }
+      const value = this.secrets.get(`${namespace}/${ref.name}`)?.[ref.key];
+      if (value === undefined) {
+        // The kubelet cannot start the container: it waits with CreateContainerConfigError.
+        this.setWaiting(namespace, name, 'CreateContainerConfigError', `secret "${ref.name}" not found`);
+        return;
+      }
+      env[variable.name] = value;
+    }
+    let argv = [...(container.command ?? []), ...(container.args ?? [])];
+    const binary = argv[0] === undefined ? undefined : this.options.binaries?.[argv[0]];
+    if (binary !== undefined) argv = [...binary, ...argv.slice(1)];
+    if (argv.length === 0) {
+      this.setWaiting(namespace, name, 'CreateContainerError', 'no command specified');
+      return;
+    }
+    const key = `${namespace}/${name}`;
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes.set(key, child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('spawn', () => {
+      if (this.processes.get(key) === child) this.markRunning(namespace, name);
+    });
+    child.on('error', (error) => {
+      if (this.processes.get(key) !== child) return;
+      this.processes.delete(key);
+      this.setWaiting(namespace, name, 'RunContainerError', error.message);
+    });
+    child.on('close', (code, signal) => {
+      this.logs.set(key, output);
+      if (this.processes.get(key) !== child) return;
+      this.processes.delete(key);
+      const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
+      const terminated = { exitCode, message: output.slice(-1024).trim() };
+      if (sidecars) this.terminateContainer(namespace, name, container.name, terminated);
+      else this.terminate(namespace, name, terminated);
+    });
+  }
+
+  private watch(namespace: string, selector: Record<string, string>, from: string | null, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders();
+    const since = from === null || from === '' ? undefined : Number(from);
+    if (since !== undefined && since < this.compactedTo) {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') })}\n`);
+      return;
+    }
+    if (since === undefined) {
+      // No resource version: the current state as ADDED events, then changes.
+      for (const pod of this.pods.values()) {
+        if (pod.metadata.namespace === namespace && matches(pod, selector)) {
+          res.write(`${JSON.stringify({ type: 'ADDED', object: pod })}\n`);
+        }
+      }
+    } else {
+      for (const event of this.history) {
+        if (event.rv > since && event.pod.metadata.namespace === namespace && matches(event.pod, selector)) {
+          res.write(`${JSON.stringify({ type: event.type, object: event.pod })}\n`);
+        }
+      }
+    }
+    const client: WatchClient = { namespace, selector, res };
+    this.watches.add(client);
+    res.on('close', () => this.watches.delete(client));
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function condition(type: string, value: 'True' | 'False', reason?: string, message?: string): Record<string, string> {
+  return {
+    type,
+    status: value,
+    lastTransitionTime: now(),
+    ...(reason === undefined ? {} : { reason }),
+    ...(message === undefined ? {} : { message }),
+  };
+}
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function send(res: ServerResponse, code: number, payload: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(payload));
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
+
+function parseSelector(text: string | null): Record<string, string> {
+  if (text === null || text === '') return {};
+  return Object.fromEntries(text.split(',').map((part) => part.split('=') as [string, string]));
+}
+
+function matches(pod: FakePod, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => pod.metadata.labels?.[k] === v);
+}
