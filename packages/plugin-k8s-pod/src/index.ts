@@ -3,8 +3,10 @@
 export { kubeConfigFor, NoClusterError, selectCluster, type K8sCluster } from './machinery/cluster.js';
 export {
   apiErrorMessage,
+  customObjectApi,
   isApiError,
   podApi,
+  type CustomObjectKind,
   type K8sObject,
   type K8sObjectList,
   type ResourceApi,

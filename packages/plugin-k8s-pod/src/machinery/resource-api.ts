@@ -1,6 +1,13 @@
 // The few operations the machinery needs on one kind of Kubernetes object, so that pods, custom objects
 // (SparkApplication, ...) and tests share one plugin implementation.
-import { ApiException, CoreV1Api, type KubeConfig, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1ObjectMeta,
+  type V1Pod,
+} from '@kubernetes/client-node';
 
 /** A Kubernetes object: anything with object metadata. */
 export interface K8sObject {
@@ -86,5 +93,56 @@ export function podApi(kubeConfig: KubeConfig): ResourceApi<V1Pod> {
     },
     watchPath: (namespace) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
     fromWatch: (raw) => raw as V1Pod,
+  };
+}
+
+/** A kind of namespaced custom object: API group, version, plural resource name and kind. */
+export interface CustomObjectKind {
+  /** API group (`sparkoperator.k8s.io`). */
+  readonly group: string;
+  /** API version (`v1beta2`). */
+  readonly version: string;
+  /** Plural resource name (`sparkapplications`). */
+  readonly plural: string;
+  /** Kind (`SparkApplication`), for messages and error codes. */
+  readonly kind: string;
+}
+
+/**
+ * Namespaced custom objects of one kind through the CustomObjects API (`/apis/{group}/{version}/namespaces/{ns}/
+ * {plural}`). The client returns custom objects as plain JSON, which is what `T` describes.
+ */
+export function customObjectApi<T extends K8sObject>(kubeConfig: KubeConfig, kind: CustomObjectKind): ResourceApi<T> {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const { group, version, plural } = kind;
+  return {
+    kind: kind.kind,
+    create: async (namespace, body) =>
+      (await custom.createNamespacedCustomObject({ group, version, namespace, plural, body })) as T,
+    get: async (namespace, name) => {
+      try {
+        return (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as T;
+      } catch (error) {
+        if (isApiError(error, 404)) return undefined;
+        throw error;
+      }
+    },
+    delete: async (namespace, name) => {
+      try {
+        await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+      } catch (error) {
+        if (!isApiError(error, 404)) throw error;
+      }
+    },
+    list: async (namespace, labelSelector) => {
+      const list = (await custom.listNamespacedCustomObject({ group, version, namespace, plural, labelSelector })) as {
+        items?: T[];
+        metadata?: { resourceVersion?: string };
+      };
+      return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
+    },
+    watchPath: (namespace) =>
+      `/apis/${encodeURIComponent(group)}/${encodeURIComponent(version)}/namespaces/${encodeURIComponent(namespace)}/${encodeURIComponent(plural)}`,
+    fromWatch: (raw) => raw as T,
   };
 }

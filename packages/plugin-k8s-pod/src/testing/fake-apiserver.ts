@@ -1,6 +1,7 @@
-// A fake Kubernetes API server on node:http for tests and examples: namespaced pods (create, get, list, delete, watch with
-// resource versions, 409 on duplicates, 410 Gone on expired watches), secrets (read), and simulated pod
-// lifecycles — driven by the test, or by running the pod's primary container command as a local process.
+// A fake Kubernetes API server on node:http for tests and examples: namespaced pods and custom objects (create,
+// get, list, delete, watch with resource versions, 409 on duplicates, 410 Gone on expired watches), secrets
+// (read), and simulated lifecycles — pods driven by the test or by running the pod's primary container command as
+// a local process, custom objects' status set by the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +35,41 @@ export interface FakePod {
   status: Record<string, unknown>;
 }
 
+/** A namespaced custom object as the fake stores it: plain Kubernetes JSON (`apiVersion` is `group/version`). */
+export interface FakeCustomObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  spec?: unknown;
+  status?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A kind of custom object: its API group, version and plural resource name (`example.com`, `v1`, `widgets`). */
+export interface CustomResource {
+  /** API group (`sparkoperator.k8s.io`). */
+  readonly group: string;
+  /** API version (`v1beta2`). */
+  readonly version: string;
+  /** Plural resource name (`sparkapplications`). */
+  readonly plural: string;
+}
+
+/** Anything the fake stores: pods and custom objects. */
+type FakeObject = FakePod | FakeCustomObject;
+
+/** Resource key of pods in the fake's stores and events (custom objects use `group/version/plural`). */
+const PODS = 'pods';
+
 /** What happens to a pod when it is created. */
 export type PodScenario =
   /** Stays Pending until the test moves it (the default when processes are off). */
@@ -61,6 +97,7 @@ export interface FakeApiServerOptions {
 }
 
 interface WatchClient {
+  readonly resource: string;
   readonly namespace: string;
   readonly selector: Record<string, string>;
   readonly res: ServerResponse;
@@ -69,13 +106,16 @@ interface WatchClient {
 interface Event {
   readonly rv: number;
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  readonly pod: FakePod;
+  readonly resource: string;
+  readonly object: FakeObject;
 }
 
 /** The fake API server. Start it with {@link FakeApiServer.start}; close it in `afterEach`/`afterAll`. */
 export class FakeApiServer {
   /** Pods by `namespace/name`. */
   readonly pods = new Map<string, FakePod>();
+  /** Custom objects by resource (`group/version/plural`), then by `namespace/name`. */
+  readonly customObjects = new Map<string, Map<string, FakeCustomObject>>();
   /** Secrets by `namespace/name`: key → value. */
   readonly secrets = new Map<string, Record<string, string>>();
   /** Every request, as `METHOD path` (query string excluded). */
@@ -326,7 +366,44 @@ export class FakeApiServer {
     this.kill(namespace, name);
     this.pods.delete(key);
     pod.metadata.resourceVersion = String(++this.rv);
-    this.emit({ rv: this.rv, type: 'DELETED', pod });
+    this.emit({ rv: this.rv, type: 'DELETED', resource: PODS, object: pod });
+  }
+
+  /** A custom object by its resource, namespace and name. */
+  customObject(resource: CustomResource, namespace: string, name: string): FakeCustomObject | undefined {
+    return this.customObjects.get(resourceKey(resource))?.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * Replaces a custom object's `status` (as its operator would), bumping its resource version and sending a
+   * MODIFIED event to the watches.
+   */
+  setCustomObjectStatus(
+    resource: CustomResource,
+    namespace: string,
+    name: string,
+    status: Record<string, unknown>,
+  ): void {
+    const object = this.customObject(resource, namespace, name);
+    if (object === undefined) throw new Error(`no ${resource.plural} ${namespace}/${name}`);
+    object.status = structuredClone(status);
+    object.metadata.resourceVersion = String(++this.rv);
+    this.emit({ rv: this.rv, type: 'MODIFIED', resource: resourceKey(resource), object: structuredClone(object) });
+  }
+
+  /** Deletes a custom object behind the plugin's back (a DELETED event; nothing if it does not exist). */
+  deleteCustomObject(resource: CustomResource, namespace: string, name: string): void {
+    this.deleteCustom(resourceKey(resource), namespace, name);
+  }
+
+  private deleteCustom(resource: string, namespace: string, name: string): FakeCustomObject | undefined {
+    const objects = this.customObjects.get(resource);
+    const object = objects?.get(`${namespace}/${name}`);
+    if (objects === undefined || object === undefined) return undefined;
+    objects.delete(`${namespace}/${name}`);
+    object.metadata.resourceVersion = String(++this.rv);
+    this.emit({ rv: this.rv, type: 'DELETED', resource, object });
+    return object;
   }
 
   private kill(namespace: string, name: string): void {
@@ -342,14 +419,14 @@ export class FakeApiServer {
     if (pod === undefined) throw new Error(`no pod ${namespace}/${name}`);
     change(pod);
     pod.metadata.resourceVersion = String(++this.rv);
-    this.emit({ rv: this.rv, type: 'MODIFIED', pod: structuredClone(pod) });
+    this.emit({ rv: this.rv, type: 'MODIFIED', resource: PODS, object: structuredClone(pod) });
   }
 
   private emit(event: Event): void {
     this.history.push(event);
     for (const watch of this.watches) {
-      if (watch.namespace === event.pod.metadata.namespace && matches(event.pod, watch.selector)) {
-        watch.res.write(`${JSON.stringify({ type: event.type, object: event.pod })}\n`);
+      if (seenBy(watch, event.resource, event.object)) {
+        watch.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
       }
     }
   }
@@ -380,6 +457,11 @@ export class FakeApiServer {
       });
       return;
     }
+    const customMatch = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    if (customMatch !== null) {
+      const [, group, version, namespace, plural, name] = customMatch as unknown as [string, ...string[]];
+      return this.routeCustom(req, res, url, { group: group!, version: version!, plural: plural! }, namespace!, name);
+    }
     if (podMatch === null) {
       send(res, 404, status(404, 'NotFound', `no route ${method} ${url.pathname}`));
       return;
@@ -390,7 +472,7 @@ export class FakeApiServer {
     if (name === undefined && method === 'GET') {
       const selector = parseSelector(url.searchParams.get('labelSelector'));
       if (url.searchParams.get('watch') === 'true') {
-        this.watch(namespace, selector, url.searchParams.get('resourceVersion'), res);
+        this.watch(PODS, namespace, selector, url.searchParams.get('resourceVersion'), res);
         return;
       }
       this.lists++;
@@ -416,29 +498,113 @@ export class FakeApiServer {
     send(res, 405, status(405, 'MethodNotAllowed', method));
   }
 
-  private createPod(namespace: string, input: unknown, res: ServerResponse): void {
-    const pod = input as FakePod;
-    const name = pod.metadata?.name;
-    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-      send(res, 422, status(422, 'Invalid', `Pod "${String(name)}" is invalid: metadata.name`));
+  /** Custom objects: create, get, list, watch and delete, on the pods' code paths. */
+  private async routeCustom(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    resource: CustomResource,
+    namespace: string,
+    name: string | undefined,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const key = resourceKey(resource);
+    const objects = this.customObjects.get(key) ?? new Map<string, FakeCustomObject>();
+    if (name === undefined && method === 'POST') {
+      const object = (await body(req)) as FakeCustomObject;
+      const apiVersion = `${resource.group}/${resource.version}`;
+      if (object.apiVersion !== apiVersion) {
+        const message = `the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersion})`;
+        send(res, 400, status(400, 'BadRequest', message));
+        return;
+      }
+      if (typeof object.kind !== 'string' || object.kind === '') {
+        send(res, 400, status(400, 'BadRequest', "Object 'Kind' is missing"));
+        return;
+      }
+      // A DNS subdomain, as custom resources' names are.
+      const valid = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+      if (!this.admit(objects, resource.plural, namespace, object, valid, 253, res)) return;
+      this.customObjects.set(key, objects);
+      this.emit({ rv: this.rv, type: 'ADDED', resource: key, object: structuredClone(object) });
+      send(res, 201, object);
       return;
+    }
+    if (name === undefined && method === 'GET') {
+      const selector = parseSelector(url.searchParams.get('labelSelector'));
+      if (url.searchParams.get('watch') === 'true') {
+        this.watch(key, namespace, selector, url.searchParams.get('resourceVersion'), res);
+        return;
+      }
+      const items = [...objects.values()].filter((o) => o.metadata.namespace === namespace && matches(o, selector));
+      const kind = `${items[0]?.kind ?? ''}List`;
+      send(res, 200, {
+        apiVersion: `${resource.group}/${resource.version}`,
+        kind,
+        metadata: { resourceVersion: String(this.rv) },
+        items,
+      });
+      return;
+    }
+    const object = name === undefined ? undefined : objects.get(`${namespace}/${name}`);
+    if (name === undefined || object === undefined) {
+      send(res, 404, status(404, 'NotFound', `${resource.plural}.${resource.group} "${name ?? ''}" not found`));
+      return;
+    }
+    if (method === 'GET') {
+      send(res, 200, object);
+      return;
+    }
+    if (method === 'DELETE') {
+      this.deleteCustom(key, namespace, name);
+      send(res, 200, object);
+      return;
+    }
+    send(res, 405, status(405, 'MethodNotAllowed', method));
+  }
+
+  /**
+   * Admits a new object into `objects` (pods or one kind of custom object): 422 for an invalid name, 409 when the
+   * name is taken, else sets its server-side metadata (namespace, uid, creation time, resource version) and stores
+   * it. Answers the request only when it refuses; the caller emits the ADDED event and answers 201.
+   */
+  private admit<T extends FakeObject>(
+    objects: Map<string, T>,
+    plural: string,
+    namespace: string,
+    object: T,
+    valid: RegExp,
+    maxLength: number,
+    res: ServerResponse,
+  ): boolean {
+    const name: unknown = object.metadata?.name;
+    if (typeof name !== 'string' || !valid.test(name) || name.length > maxLength) {
+      send(res, 422, status(422, 'Invalid', `${object.kind} "${String(name)}" is invalid: metadata.name`));
+      return false;
     }
     const key = `${namespace}/${name}`;
-    if (this.pods.has(key)) {
-      send(res, 409, status(409, 'AlreadyExists', `pods "${name}" already exists`));
-      return;
+    if (objects.has(key)) {
+      send(res, 409, status(409, 'AlreadyExists', `${plural} "${name}" already exists`));
+      return false;
     }
+    object.metadata.namespace = namespace;
+    object.metadata.uid = `uid-${++this.uid}`;
+    object.metadata.creationTimestamp = now();
+    object.metadata.resourceVersion = String(++this.rv);
+    objects.set(key, object);
+    return true;
+  }
+
+  private createPod(namespace: string, input: unknown, res: ServerResponse): void {
+    const pod = input as FakePod;
     pod.apiVersion = 'v1';
     pod.kind = 'Pod';
-    pod.metadata.namespace = namespace;
-    pod.metadata.uid = `uid-${++this.uid}`;
-    pod.metadata.creationTimestamp = now();
-    pod.metadata.resourceVersion = String(++this.rv);
+    pod.metadata ??= {} as FakePod['metadata'];
     pod.status = { phase: 'Pending', conditions: [condition('PodScheduled', 'True')] };
-    this.pods.set(key, pod);
+    if (!this.admit(this.pods, PODS, namespace, pod, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 63, res)) return;
     this.created++;
     this.peak = Math.max(this.peak, this.pods.size);
-    this.emit({ rv: this.rv, type: 'ADDED', pod: structuredClone(pod) });
+    this.emit({ rv: this.rv, type: 'ADDED', resource: PODS, object: structuredClone(pod) });
     send(res, 201, pod);
     const scenario = this.options.scenario?.(pod) ?? {
       kind: this.options.runProcesses === true ? 'process' : 'manual',
@@ -498,7 +664,13 @@ export class FakeApiServer {
     });
   }
 
-  private watch(namespace: string, selector: Record<string, string>, from: string | null, res: ServerResponse): void {
+  private watch(
+    resource: string,
+    namespace: string,
+    selector: Record<string, string>,
+    from: string | null,
+    res: ServerResponse,
+  ): void {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.flushHeaders();
     const since = from === null || from === '' ? undefined : Number(from);
@@ -506,21 +678,21 @@ export class FakeApiServer {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') })}\n`);
       return;
     }
+    const client: WatchClient = { resource, namespace, selector, res };
     if (since === undefined) {
       // No resource version: the current state as ADDED events, then changes.
-      for (const pod of this.pods.values()) {
-        if (pod.metadata.namespace === namespace && matches(pod, selector)) {
-          res.write(`${JSON.stringify({ type: 'ADDED', object: pod })}\n`);
-        }
+      const current: Iterable<FakeObject> =
+        resource === PODS ? this.pods.values() : (this.customObjects.get(resource)?.values() ?? []);
+      for (const object of current) {
+        if (seenBy(client, resource, object)) res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
       }
     } else {
       for (const event of this.history) {
-        if (event.rv > since && event.pod.metadata.namespace === namespace && matches(event.pod, selector)) {
-          res.write(`${JSON.stringify({ type: event.type, object: event.pod })}\n`);
+        if (event.rv > since && seenBy(client, event.resource, event.object)) {
+          res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
         }
       }
     }
-    const client: WatchClient = { namespace, selector, res };
     this.watches.add(client);
     res.on('close', () => this.watches.delete(client));
   }
@@ -560,6 +732,16 @@ function parseSelector(text: string | null): Record<string, string> {
   return Object.fromEntries(text.split(',').map((part) => part.split('=') as [string, string]));
 }
 
-function matches(pod: FakePod, selector: Record<string, string>): boolean {
-  return Object.entries(selector).every(([k, v]) => pod.metadata.labels?.[k] === v);
+function matches(object: FakeObject, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => object.metadata.labels?.[k] === v);
+}
+
+function seenBy(watch: WatchClient, resource: string, object: FakeObject): boolean {
+  return (
+    watch.resource === resource && watch.namespace === object.metadata.namespace && matches(object, watch.selector)
+  );
+}
+
+function resourceKey(resource: CustomResource): string {
+  return `${resource.group}/${resource.version}/${resource.plural}`;
 }

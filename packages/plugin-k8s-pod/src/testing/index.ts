@@ -3,7 +3,14 @@
 import { fileURLToPath } from 'node:url';
 import { FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
 
-export { FakeApiServer, type FakeApiServerOptions, type FakePod, type PodScenario } from './fake-apiserver.js';
+export {
+  FakeApiServer,
+  type CustomResource,
+  type FakeApiServerOptions,
+  type FakeCustomObject,
+  type FakePod,
+  type PodScenario,
+} from './fake-apiserver.js';
 
 /**
  * Starts a fake Kubernetes API server on 127.0.0.1 on a free port. Give `fake.kubeConfig()` to the plugin's
