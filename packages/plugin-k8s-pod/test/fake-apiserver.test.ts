@@ -256,7 +256,7 @@ function widgetAppears(fake: FakeApiServer): Promise<FakeCustomObject> {
   });
 }
 
-describe('the Kubernetes-resource machinery on custom objects', () => {
+describe('the Kubernetes-resource machinery on custom objects', { timeout: 60_000 }, () => {
   async function setup(): Promise<{
     fake: FakeApiServer;
     run: (name: string) => Promise<{ object: FakeCustomObject; done: Promise<idl.admin.Execution> }>;

@@ -102,7 +102,7 @@ const idle = task(
   unused,
 );
 
-describe('the Kubernetes-resource lifecycle', () => {
+describe('the Kubernetes-resource lifecycle', { timeout: 60_000 }, () => {
   it('adopts a pod that already exists under the attempt name (409 at create) instead of duplicating it', async () => {
     let precreated = 0;
     const { fake, engine } = await setup({}, processOptions(), (plugin, fake) => ({

@@ -104,7 +104,7 @@ const greet = task(
   unused,
 );
 
-describe('container tasks on Kubernetes', () => {
+describe('container tasks on Kubernetes', { timeout: 60_000 }, () => {
   it('run a workflow of pods whose processes read inputs and write outputs on the blob store', async () => {
     const { fake, engine } = await setup();
     fake.addSecret(NAMESPACE, 'db', { password: 's3cret' });

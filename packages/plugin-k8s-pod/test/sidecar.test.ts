@@ -89,7 +89,7 @@ const podSpec = (taskName: string): JsonObject => ({
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' }],
 });
 
-describe('sidecar and pod tasks', () => {
+describe('sidecar and pod tasks', { timeout: 60_000 }, () => {
   it('run a sidecar task whose primary container decides while the sidecar keeps running', async () => {
     const { fake, engine } = await setup();
     const sidecar = task(
