@@ -26,6 +26,10 @@ export {
 export { ResourceWatcher, type ResourceWatcherOptions } from './machinery/resource-watcher.js';
 export {
   CONTAINER_TASK_TYPE,
+  COPILOT_DEFAULT_INPUT_PATH,
+  COPILOT_DEFAULT_OUTPUT_PATH,
+  COPILOT_DOWNLOADER_NAME,
+  COPILOT_UPLOADER_NAME,
   createPodPlugin,
   PodHandler,
   POD_TASK_TYPE,

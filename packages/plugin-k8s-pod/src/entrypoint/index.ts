@@ -17,3 +17,10 @@ export {
   type ExecutableTask,
   type RunExecuteOptions,
 } from './run.js';
+export {
+  COPILOT_ERROR_FILE,
+  COPILOT_MAX_PRIMITIVE_BYTES,
+  COPILOT_USAGE,
+  runCopilot,
+  type RunCopilotOptions,
+} from './copilot.js';

@@ -1,5 +1,5 @@
 // The pod plugin: `container` tasks (TaskTemplate.container) as Kubernetes pods, on the generic machinery.
-import { create, fromBinary, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { idl, type TaskContext } from '@flyte-ts/core';
 import type {
   V1Container,
@@ -84,7 +84,26 @@ export interface PodPluginOptions
   readonly gpuResourceName?: string;
   /** Log links. */
   readonly logLinks?: readonly LogLinkTemplate[];
+  /**
+   * Image of the copilot containers of raw-container tasks (TaskTemplate.container.data_config enabled): an image
+   * whose `flyte-ts-execute` runs this package's entrypoint with the blob-store adapters the URIs need. Required
+   * by such tasks only.
+   */
+  readonly copilotImage?: string;
+  /** How often the copilot uploader polls the pod for the primary container's end (ms, default 1000). */
+  readonly copilotPollMs?: number;
+  /** How long the copilot uploader waits for the primary container to start (ms, default 100 000). */
+  readonly copilotStartTimeoutMs?: number;
 }
+
+/** Name of the init container that writes a raw container's inputs as files (Flyte's copilot downloader). */
+export const COPILOT_DOWNLOADER_NAME = 'flyte-copilot-downloader';
+/** Name of the sidecar that reads a raw container's output files back (Flyte's copilot sidecar). */
+export const COPILOT_UPLOADER_NAME = 'flyte-copilot-sidecar';
+/** Default input directory of raw containers (as Flyte's copilot). */
+export const COPILOT_DEFAULT_INPUT_PATH = '/var/flyte/inputs';
+/** Default output directory of raw containers (as Flyte's copilot). */
+export const COPILOT_DEFAULT_OUTPUT_PATH = '/var/flyte/outputs';
 
 /** Env var prefix under which secrets are injected (flytekit reads `_FSEC_<GROUP>_<KEY>`). */
 export const SECRET_ENV_PREFIX = '_FSEC_';
@@ -117,6 +136,7 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
     const md = ctx.metadata;
     const id = md.id;
     const { spec, primary, labels, annotations } = podSpecOf(ctx, target.name);
+    const copilot = this.copilot(ctx, spec, primary, target);
     // The environment every container gets (below each container's own variables), and the secrets.
     const env: Record<string, V1EnvVar> = {};
     const put = (name: string, value: string) => (env[name] = { name, value });
@@ -130,7 +150,7 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
     put('FLYTE_INTERNAL_TASK_VERSION', template.id?.version ?? '');
     put('FLYTE_ATTEMPT_NUMBER', String(md.attempt));
     const secrets = this.secrets(ctx);
-    const containers = (spec.containers ?? []).map((c) => {
+    const containers: V1Container[] = (spec.containers ?? []).map((c) => {
       const own: Record<string, V1EnvVar> = { ...env };
       for (const variable of c.env ?? []) own[variable.name] = variable;
       for (const [k, v] of Object.entries(md.environment)) own[k] = { name: k, value: v };
@@ -156,12 +176,23 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
       } satisfies V1Container;
     });
     // Init containers get the secrets too (as Flyte's webhook does), nothing else.
-    const initContainers = spec.initContainers?.map((c) => ({
+    const userInitContainers = spec.initContainers?.map((c) => ({
       ...c,
       env: [...(c.env ?? []), ...secrets.env],
       ...(secrets.mounts.length === 0 ? {} : { volumeMounts: [...(c.volumeMounts ?? []), ...secrets.mounts] }),
     }));
+    const copilotInit: V1Container[] = [];
+    if (copilot !== undefined) {
+      // The copilot containers get the pod's base environment (blob-store settings) and the secrets' variables.
+      const copilotEnv = [...Object.values(env), ...secrets.env];
+      containers.push({ ...copilot.uploader, env: [...(copilot.uploader.env ?? []), ...copilotEnv] });
+      copilotInit.push({ ...copilot.downloader, env: copilotEnv });
+    }
     const runAs = md.securityContext?.runAs ?? template.securityContext?.runAs;
+    const initContainers =
+      userInitContainers === undefined && copilot === undefined
+        ? undefined
+        : [...(userInitContainers ?? []), ...copilotInit];
     const podAnnotations: Record<string, string> = { ...annotations, ...md.annotations };
     if (runAs?.iamRole !== undefined && runAs.iamRole !== '') {
       podAnnotations[this.options.iamRoleAnnotation ?? 'iam.amazonaws.com/role'] = runAs.iamRole;
@@ -175,7 +206,7 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
       ...spec.nodeSelector,
       ...(md.interruptible ? this.options.interruptibleNodeSelector : {}),
     };
-    const volumes = [...(spec.volumes ?? []), ...secrets.volumes];
+    const volumes = [...(spec.volumes ?? []), ...secrets.volumes, ...(copilot?.volumes ?? [])];
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -255,11 +286,103 @@ export class PodHandler implements K8sResourceHandler<V1Pod> {
     return { env: [...env.values()], volumes: [...volumes.values()], mounts: [...mounts.values()] };
   }
 
+  /**
+   * Flyte's copilot for a `container` task whose TaskTemplate.container.data_config is enabled: two emptyDir
+   * volumes mounted at the input and output paths of the primary container (which stays the user's), an init
+   * container writing the inputs there (`flyte-ts-execute copilot-download`) and a sidecar reading the outputs
+   * back when the primary has ended (`flyte-ts-execute copilot-upload`, which polls this pod).
+   */
+  private copilot(
+    ctx: TaskContext,
+    spec: V1PodSpec,
+    primary: string,
+    target: K8sTarget,
+  ): { downloader: V1Container; uploader: V1Container; volumes: V1Volume[] } | undefined {
+    const template = ctx.template;
+    if (template.target.case !== 'container' || template.target.value.dataConfig?.enabled !== true) return undefined;
+    if (template.type === SIDECAR_TASK_TYPE && template.custom !== undefined) return undefined;
+    const config = template.target.value.dataConfig;
+    const image = this.options.copilotImage;
+    if (image === undefined || image === '') {
+      throw new K8sBuildError(
+        'CopilotNotConfigured',
+        `task ${template.id?.name ?? ''} reads its inputs from files (data_config): set the pod plugin's copilotImage`,
+      );
+    }
+    const inputPath = config.inputPath || COPILOT_DEFAULT_INPUT_PATH;
+    const outputPath = config.outputPath || COPILOT_DEFAULT_OUTPUT_PATH;
+    const format = idl.core.DataLoadingConfig_LiteralMapFormat[config.format]?.toLowerCase() ?? 'json';
+    const inputs = { name: 'flyte-inputs', mountPath: inputPath };
+    const outputs = { name: 'flyte-outputs', mountPath: outputPath };
+    const main = spec.containers.find((c) => c.name === primary)!;
+    main.volumeMounts = [...(main.volumeMounts ?? []), inputs, outputs];
+    const iface = Buffer.from(
+      toBinary(idl.core.TypedInterfaceSchema, template.interface ?? create(idl.core.TypedInterfaceSchema)),
+    ).toString('base64');
+    return {
+      volumes: [
+        { name: inputs.name, emptyDir: {} },
+        { name: outputs.name, emptyDir: {} },
+      ],
+      downloader: {
+        name: COPILOT_DOWNLOADER_NAME,
+        image,
+        command: ['flyte-ts-execute', 'copilot-download'],
+        args: ['--inputs', ctx.inputs.inputsUri, '--to', inputPath, '--format', format],
+        volumeMounts: [inputs],
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      },
+      uploader: {
+        name: COPILOT_UPLOADER_NAME,
+        image,
+        command: ['flyte-ts-execute', 'copilot-upload'],
+        args: [
+          '--from',
+          outputPath,
+          '--output-prefix',
+          ctx.outputs.outputPrefix,
+          '--raw-output-data-prefix',
+          ctx.outputs.rawOutputPrefix,
+          '--interface',
+          iface,
+          '--pod-name',
+          target.name,
+          '--namespace',
+          target.namespace,
+          '--container',
+          primary,
+          '--poll-ms',
+          String(this.options.copilotPollMs ?? 1000),
+          '--start-timeout-ms',
+          String(this.options.copilotStartTimeoutMs ?? 100_000),
+        ],
+        volumeMounts: [outputs],
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      },
+    };
+  }
+
   async status(pod: V1Pod, ctx: TaskContext, target: K8sTarget): Promise<K8sResourceStatus> {
     const primary = pod.metadata?.annotations?.[PRIMARY_CONTAINER_KEY] ?? target.name;
     const status = podStatus(pod, primary, ctx.clock.now(), this.statusOptions);
     const logs = pod.status?.phase === 'Pending' ? undefined : this.logs(pod, target, primary);
     const withLogs = logs === undefined ? status : { ...status, logs };
+    if (status.phase === 'success' && pod.spec?.containers.some((c) => c.name === COPILOT_UPLOADER_NAME) === true) {
+      // A raw container's outputs exist once the copilot sidecar has read them back: the task waits for it.
+      const uploader = pod.status?.containerStatuses?.find((c) => c.name === COPILOT_UPLOADER_NAME);
+      const ended = uploader?.state?.terminated;
+      if (ended === undefined) return { phase: 'running', reason: 'copilot uploading outputs', ...(logs && { logs }) };
+      if (ended.exitCode !== 0) {
+        // The uploader could not even write error.pb (storage, the Kubernetes API): the system's failure.
+        const message = `[${COPILOT_UPLOADER_NAME}] terminated with exit code (${ended.exitCode}). Message: ${ended.message ?? ''}`;
+        return {
+          phase: 'retryable-failure',
+          reason: `CopilotUploadFailed: ${message}`,
+          error: { code: 'CopilotUploadFailed', message, kind: 'system' },
+          ...(logs && { logs }),
+        };
+      }
+    }
     // A container that speaks Flyte's contract reports its failure in error.pb (and may still exit 0).
     if (status.phase === 'success' || (status.phase === 'retryable-failure' && status.error?.kind === 'user')) {
       const document = await readErrorDocument(ctx);

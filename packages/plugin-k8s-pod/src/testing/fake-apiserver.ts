@@ -3,8 +3,11 @@
 // (read), and simulated lifecycles — pods driven by the test or by running the pod's primary container command as
 // a local process, custom objects' status set by the test.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /** A pod as the fake stores it: plain Kubernetes JSON. */
@@ -22,17 +25,27 @@ export interface FakePod {
     [key: string]: unknown;
   };
   spec: {
-    containers: {
-      name: string;
-      image?: string;
-      command?: string[];
-      args?: string[];
-      env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
-      [key: string]: unknown;
-    }[];
+    containers: FakeContainer[];
+    initContainers?: FakeContainer[];
+    volumes?: { name: string; emptyDir?: object; [key: string]: unknown }[];
     [key: string]: unknown;
   };
   status: Record<string, unknown>;
+}
+
+/** A container of a {@link FakePod}: plain Kubernetes JSON. */
+export interface FakeContainer {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+  }[];
+  volumeMounts?: { name: string; mountPath: string; [key: string]: unknown }[];
+  [key: string]: unknown;
 }
 
 /** A namespaced custom object as the fake stores it: plain Kubernetes JSON (`apiVersion` is `group/version`). */
@@ -75,9 +88,16 @@ export type PodScenario =
   /** Stays Pending until the test moves it (the default when processes are off). */
   | { readonly kind: 'manual' }
   /**
-   * Runs the primary container's command (the one the `primary_container_name` annotation names, else the first)
-   * as a local process: Running, then Succeeded or Failed. The other containers (sidecars) are reported running
-   * until the test ends them with {@link FakeApiServer.terminateContainer}.
+   * Runs the pod's init containers one after the other, then the primary container's command (the one the
+   * `primary_container_name` annotation names, else the first) as local processes: Pending while initializing
+   * (Failed when an init container fails), Running, then Succeeded or Failed. A sidecar (another container)
+   * whose program is one of the `binaries` runs as a process alongside the primary; the other sidecars are
+   * reported running until the test ends them with {@link FakeApiServer.terminateContainer}. Volumes: each
+   * emptyDir volume is a directory of the pod's, and a container's mount paths of emptyDir volumes are replaced
+   * by that directory in its command, args and env values (processes share the host's filesystem; a mount path
+   * is replaced wherever it occurs as a substring). `valueFrom.fieldRef` of `metadata.name` and
+   * `metadata.namespace` is resolved (the downward API), and `KUBECONFIG` points at this server (standing in for
+   * the service account a real pod's in-cluster configuration uses).
    */
   | { readonly kind: 'process' };
 
@@ -120,7 +140,7 @@ export class FakeApiServer {
   readonly secrets = new Map<string, Record<string, string>>();
   /** Every request, as `METHOD path` (query string excluded). */
   readonly requests: string[] = [];
-  /** Output of pod processes by pod key. */
+  /** Output of pod processes: the primary's by pod key (`namespace/name`), other containers' by `namespace/name:container`. */
   readonly logs = new Map<string, string>();
   /** Number of list requests of pods (not watches). */
   lists = 0;
@@ -134,10 +154,14 @@ export class FakeApiServer {
   /** Events at or below this resource version are compacted away (watches from there get 410 Gone). */
   private compactedTo = 0;
   private readonly watches = new Set<WatchClient>();
-  private readonly processes = new Map<string, ChildProcess>();
+  /** Running processes by pod key, then container name. */
+  private readonly processes = new Map<string, Map<string, ChildProcess>>();
   private uid = 0;
   /** Fail the next requests matching these, with the status code. */
   private readonly faults: { method: string; pattern: RegExp; code: number }[] = [];
+
+  /** Directory of the pods' emptyDir volumes and of the kubeconfig the processes get. */
+  private readonly workDir = mkdtempSync(join(tmpdir(), 'flyte-fake-k8s-'));
 
   private constructor(
     private readonly server: Server,
@@ -154,12 +178,28 @@ export class FakeApiServer {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    writeFileSync(
+      fake.kubeConfigPath,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'tester', user: { token: 'fake-token' } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'tester' } }],
+        'current-context': 'fake',
+      }),
+    );
     return fake;
   }
 
   /** `http://127.0.0.1:<port>`. */
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A kubeconfig file pointing at this server (the `KUBECONFIG` of pod processes). */
+  get kubeConfigPath(): string {
+    return join(this.workDir, 'kubeconfig');
   }
 
   /** A KubeConfig for the real client pointing at this server. */
@@ -176,12 +216,13 @@ export class FakeApiServer {
 
   /** Stops the server, its watches and every pod process. */
   async close(): Promise<void> {
-    for (const child of this.processes.values()) child.kill('SIGKILL');
+    for (const children of this.processes.values()) for (const child of children.values()) child.kill('SIGKILL');
     this.processes.clear();
     for (const watch of this.watches) watch.res.end();
     this.watches.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    rmSync(this.workDir, { recursive: true, force: true });
   }
 
   /** A pod by namespace and name. */
@@ -408,10 +449,10 @@ export class FakeApiServer {
 
   private kill(namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
-    const child = this.processes.get(key);
-    if (child === undefined) return;
+    const children = this.processes.get(key);
+    if (children === undefined) return;
     this.processes.delete(key);
-    child.kill('SIGKILL');
+    for (const child of children.values()) child.kill('SIGKILL');
   }
 
   private update(namespace: string, name: string, change: (pod: FakePod) => void): void {
@@ -614,54 +655,174 @@ export class FakeApiServer {
 
   private run(pod: FakePod): void {
     const { namespace, name } = pod.metadata;
-    const primary = pod.metadata.annotations?.['primary_container_name'];
-    const container = pod.spec.containers.find((c) => c.name === primary) ?? pod.spec.containers[0]!;
-    const sidecars = pod.spec.containers.length > 1;
-    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '' };
+    const key = `${namespace}/${name}`;
+    const dir = join(this.workDir, `${namespace}.${name}.${pod.metadata.uid}`);
+    for (const volume of pod.spec.volumes ?? []) {
+      if (volume.emptyDir !== undefined) mkdirSync(join(dir, volume.name), { recursive: true });
+    }
+    this.processes.set(key, new Map());
+    const inits = pod.spec.initContainers ?? [];
+    const done: Record<string, unknown>[] = [];
+    const next = (index: number): void => {
+      if (index === inits.length) {
+        this.runContainers(pod, dir);
+        return;
+      }
+      const container = inits[index]!;
+      this.initializing(namespace, name, [...done, { name: container.name, state: { running: { startedAt: now() } } }]);
+      this.spawnContainer(pod, container, dir, (terminated) => {
+        done.push({ name: container.name, ready: false, restartCount: 0, state: { terminated } });
+        if (terminated.exitCode === 0) {
+          next(index + 1);
+          return;
+        }
+        // restartPolicy Never: a failed init container fails the pod; the app containers never start.
+        this.update(namespace, name, (p) => {
+          p.status = { ...p.status, phase: 'Failed', initContainerStatuses: done };
+        });
+      });
+    };
+    next(0);
+  }
+
+  /** Pending while init containers run: their statuses, the app containers waiting in PodInitializing. */
+  private initializing(namespace: string, name: string, initStatuses: Record<string, unknown>[]): void {
+    this.update(namespace, name, (pod) => {
+      pod.status = {
+        phase: 'Pending',
+        conditions: [
+          condition('PodScheduled', 'True'),
+          condition('Initialized', 'False', 'ContainersNotInitialized'),
+          condition('Ready', 'False', 'ContainersNotReady'),
+        ],
+        initContainerStatuses: initStatuses,
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'PodInitializing' } },
+        })),
+      };
+    });
+  }
+
+  /** Runs the primary container and the sidecars whose program is one of the `binaries`. */
+  private runContainers(pod: FakePod, dir: string): void {
+    const { namespace, name } = pod.metadata;
+    const primaryName = pod.metadata.annotations?.['primary_container_name'];
+    const primary = pod.spec.containers.find((c) => c.name === primaryName) ?? pod.spec.containers[0]!;
+    const sidecars = pod.spec.containers.filter(
+      (c) => c !== primary && this.options.binaries?.[[...(c.command ?? []), ...(c.args ?? [])][0] ?? ''] !== undefined,
+    );
+    const many = pod.spec.containers.length > 1;
+    let markRunning!: () => void;
+    // Containers' ends are applied once the pod is Running (a sidecar may end before the primary has spawned).
+    const running = new Promise<void>((resolve) => (markRunning = resolve));
+    const end = (container: FakeContainer, terminated: Terminated) =>
+      void running.then(() => {
+        // The pod may have been deleted or its status replaced (evicted) meanwhile: nothing to end then.
+        if (!this.pods.has(`${namespace}/${name}`)) return;
+        try {
+          if (many) this.terminateContainer(namespace, name, container.name, terminated);
+          else this.terminate(namespace, name, terminated);
+        } catch {
+          // No status of this container any more.
+        }
+      });
+    const started = this.spawnContainer(
+      pod,
+      primary,
+      dir,
+      (terminated) => end(primary, terminated),
+      () => {
+        this.markRunning(namespace, name);
+        markRunning();
+      },
+    );
+    if (!started) return;
+    for (const sidecar of sidecars) this.spawnContainer(pod, sidecar, dir, (terminated) => end(sidecar, terminated));
+  }
+
+  /**
+   * Spawns a container's command as a local process; `ended` gets its termination (not called when the pod's
+   * processes were killed). Resolves the container's environment first: a missing secret leaves the pod waiting
+   * in CreateContainerConfigError, no command in CreateContainerError, a spawn failure in RunContainerError.
+   * @returns whether the process was started
+   */
+  private spawnContainer(
+    pod: FakePod,
+    container: FakeContainer,
+    dir: string,
+    ended: (terminated: Terminated) => void,
+    spawned?: () => void,
+  ): boolean {
+    const { namespace, name } = pod.metadata;
+    const key = `${namespace}/${name}`;
+    const emptyDirs = new Set((pod.spec.volumes ?? []).filter((v) => v.emptyDir !== undefined).map((v) => v.name));
+    const mounts = (container.volumeMounts ?? [])
+      .filter((m) => emptyDirs.has(m.name))
+      .map((m) => [m.mountPath, join(dir, m.name)] as const)
+      .sort((a, b) => b[0].length - a[0].length);
+    const local = (text: string) => mounts.reduce((t, [from, to]) => t.split(from).join(to), text);
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', KUBECONFIG: this.kubeConfigPath };
     for (const variable of container.env ?? []) {
+      const field = variable.valueFrom?.fieldRef?.fieldPath;
+      if (field !== undefined) {
+        env[variable.name] = field === 'metadata.name' ? name : field === 'metadata.namespace' ? namespace : '';
+        continue;
+      }
       const ref = variable.valueFrom?.secretKeyRef;
       if (ref === undefined) {
-        env[variable.name] = variable.value ?? '';
+        env[variable.name] = local(variable.value ?? '');
         continue;
       }
       const value = this.secrets.get(`${namespace}/${ref.name}`)?.[ref.key];
       if (value === undefined) {
         // The kubelet cannot start the container: it waits with CreateContainerConfigError.
         this.setWaiting(namespace, name, 'CreateContainerConfigError', `secret "${ref.name}" not found`);
-        return;
+        return false;
       }
       env[variable.name] = value;
     }
-    let argv = [...(container.command ?? []), ...(container.args ?? [])];
+    let argv = [...(container.command ?? []), ...(container.args ?? [])].map(local);
     const binary = argv[0] === undefined ? undefined : this.options.binaries?.[argv[0]];
     if (binary !== undefined) argv = [...binary, ...argv.slice(1)];
     if (argv.length === 0) {
       this.setWaiting(namespace, name, 'CreateContainerError', 'no command specified');
-      return;
+      return false;
     }
-    const key = `${namespace}/${name}`;
+    const children = this.processes.get(key);
+    if (children === undefined) return false;
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.processes.set(key, child);
+    children.set(container.name, child);
+    const current = () => this.processes.get(key)?.get(container.name) === child;
+    const primary = spawned !== undefined;
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('spawn', () => {
-      if (this.processes.get(key) === child) this.markRunning(namespace, name);
+      if (current()) spawned?.();
     });
     child.on('error', (error) => {
-      if (this.processes.get(key) !== child) return;
-      this.processes.delete(key);
+      if (!current()) return;
+      children.delete(container.name);
       this.setWaiting(namespace, name, 'RunContainerError', error.message);
     });
     child.on('close', (code, signal) => {
-      this.logs.set(key, output);
-      if (this.processes.get(key) !== child) return;
-      this.processes.delete(key);
+      this.logs.set(primary ? key : `${key}:${container.name}`, output);
+      if (!current()) return;
+      children.delete(container.name);
       const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
-      const terminated = { exitCode, message: output.slice(-1024).trim() };
-      if (sidecars) this.terminateContainer(namespace, name, container.name, terminated);
-      else this.terminate(namespace, name, terminated);
+      ended({
+        exitCode,
+        reason: exitCode === 0 ? 'Completed' : 'Error',
+        message: output.slice(-1024).trim(),
+        finishedAt: now(),
+      });
     });
+    return true;
   }
 
   private watch(
@@ -696,6 +857,14 @@ export class FakeApiServer {
     this.watches.add(client);
     res.on('close', () => this.watches.delete(client));
   }
+}
+
+/** A container's termination as the fake reports it. */
+interface Terminated {
+  exitCode: number;
+  reason: string;
+  message: string;
+  finishedAt: string;
 }
 
 function now(): string {

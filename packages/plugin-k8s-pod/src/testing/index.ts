@@ -7,6 +7,7 @@ export {
   FakeApiServer,
   type CustomResource,
   type FakeApiServerOptions,
+  type FakeContainer,
   type FakeCustomObject,
   type FakePod,
   type PodScenario,
