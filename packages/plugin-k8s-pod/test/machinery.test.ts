@@ -87,3 +87,63 @@ describe('resource quotas', () => {
     }
   });
 });
+
+describe('several execution clusters', () => {
+  it('create the pod of each attempt in the cluster its execution label selects, and only there', async () => {
+    const general = await FakeApiServer.start(processOptions());
+    const gpu = await FakeApiServer.start(processOptions());
+    const { blob, cleanup } = tempBlob();
+    const plugin = createPodPlugin({
+      clusters: [
+        { name: 'general', kubeConfig: general.kubeConfig(), weight: 1 },
+        // Weight 0: only work labelled for it goes there.
+        { name: 'gpu', kubeConfig: gpu.kubeConfig(), weight: 0, labels: ['gpu'] },
+      ],
+      pollMs: 50,
+      watchedPollMs: 10_000,
+    });
+    const engine = createEngine({
+      store: new MemoryStore(),
+      blob,
+      catalog: new MemoryCatalog(),
+      plugins: [plugin],
+      config: {
+        metadataPrefix: `${blob.rootUri}/m`,
+        rawOutputPrefix: `${blob.rootUri}/r`,
+        pollInterval: { baseMs: 50, maxMs: 200 },
+      },
+    });
+    try {
+      await engine.start();
+      const double = task(
+        { name: 'mc.double', inputs: { x: t.int() }, outputs: { y: t.int() }, taskType: 'container', image: 'x' },
+        () => {
+          throw new Error('runs in a pod');
+        },
+      );
+      const wf = workflow({ name: 'mc.wf', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+        y: double({ x }).y,
+      }));
+      await engine.register([wf], settings);
+      const plain = await engine.createExecution({ workflow: wf.id(settings), inputs: { x: 2 } });
+      expect((await engine.waitForExecution(plain.id!)).closure?.phase).toBe(
+        idl.core.WorkflowExecution_Phase.SUCCEEDED,
+      );
+      expect([general.created, gpu.created]).toEqual([1, 0]);
+      const labelled = await engine.createExecution({
+        workflow: wf.id(settings),
+        inputs: { x: 3 },
+        labels: { 'execution-cluster': 'gpu' },
+      });
+      expect((await engine.waitForExecution(labelled.id!)).closure?.phase).toBe(
+        idl.core.WorkflowExecution_Phase.SUCCEEDED,
+      );
+      expect([general.created, gpu.created]).toEqual([1, 1]);
+    } finally {
+      await engine.stop();
+      await plugin.close();
+      await Promise.all([general.close(), gpu.close()]);
+      cleanup();
+    }
+  });
+});
