@@ -31,7 +31,7 @@ export function isBucketName(name: string): boolean {
 /**
  * Parses the URI of an object: `s3://bucket/key`, the key made of non-empty segments, none `.` or `..`, no
  * control characters, at most 1,024 UTF-8 bytes.
- * @param allowed the buckets the store serves (undefined: any)
+ * @param allowed the buckets the store serves (undefined means every bucket)
  * @throws {InvalidArgumentError} `INVALID_ARGUMENT` naming the URI and what is wrong with it.
  */
 export function parseObjectUri(uri: string, allowed: ReadonlySet<string> | undefined): S3Location {
@@ -41,7 +41,7 @@ export function parseObjectUri(uri: string, allowed: ReadonlySet<string> | undef
 /**
  * Parses a listing prefix: `s3://bucket`, `s3://bucket/` or `s3://bucket/key-prefix`. The prefix's last segment
  * may be empty (`s3://bucket/dir/`) or partial (`s3://bucket/dir/fi`); the others follow the rules of object keys.
- * @param allowed the buckets the store serves (undefined: any)
+ * @param allowed the buckets the store serves (undefined means every bucket)
  * @throws {InvalidArgumentError} `INVALID_ARGUMENT` naming the URI and what is wrong with it.
  */
 export function parsePrefixUri(uri: string, allowed: ReadonlySet<string> | undefined): S3Location {

@@ -25,7 +25,7 @@ import { NodeFailure } from '../runtime/failure.js';
 import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /**
- * What the plugin needs of a task definition: any `task()` or `dynamic()` definition, whatever its input and
+ * What the plugin needs of a task definition, which is any `task()` or `dynamic()` definition, whatever its input and
  * output types (those are checked where the task is defined and called, not here).
  */
 export interface FunctionTask {

@@ -5,7 +5,7 @@ import type { BlobStore } from '@flyte-ts/core';
 /** Environment variables `flyte-ts-execute` reads (the pod's environment). */
 export type ExecuteEnv = { readonly [name: string]: string | undefined };
 
-/** Root directory of `file://` URIs (default `/`: any absolute path); set it to confine the entrypoint. */
+/** Root directory of `file://` URIs (default `/`, so every absolute path); set it to confine the entrypoint. */
 export const BLOB_ROOT_ENV = 'FLYTE_TS_BLOB_ROOT';
 /** URL of an S3-compatible server (MinIO, Ceph, s3rver) for `s3://` URIs; unset means AWS S3. */
 export const S3_ENDPOINT_ENV = 'FLYTE_TS_S3_ENDPOINT';

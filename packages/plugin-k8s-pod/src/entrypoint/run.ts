@@ -10,7 +10,7 @@ import { idl, type BlobStore, type DataAccess, type DatasetCodec, type TaskRunCo
 import { EXECUTE_USAGE, ExecuteUsageError, parseExecuteArgs, type ExecuteArgs } from './args.js';
 import { BlobStores, type ExecuteEnv } from './blob-stores.js';
 
-/** What `flyte-ts-execute` needs of an exported task: any `task()` definition. */
+/** What `flyte-ts-execute` needs of an exported task, which is any `task()` definition. */
 export interface ExecutableTask {
   /** Always `task`. */
   readonly kind: 'task';
