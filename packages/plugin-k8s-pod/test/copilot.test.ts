@@ -4,44 +4,18 @@
 // processes — `flyte-ts-execute copilot-*` from this package's sources — sharing the pod's emptyDir volumes.
 import { create } from '@bufbuild/protobuf';
 import { fromLiteralMap, idl, serialize, t, task } from '@flyte-ts/core';
-import type { Engine } from '@flyte-ts/executor';
-import type { LocalFsBlobStore } from '@flyte-ts/store-memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COPILOT_DOWNLOADER_NAME, COPILOT_UPLOADER_NAME, createPodPlugin } from '../src/index.js';
-import { flyteTsExecuteCommand, startFakeApiServer, type FakeApiServer } from '../src/testing/index.js';
-import { settings, startEngine, tempBlob } from './support/setup.js';
+import { COPILOT_DOWNLOADER_NAME, COPILOT_UPLOADER_NAME } from '../src/index.js';
+import type { FakeApiServer } from '../src/testing/index.js';
+import { execId, settings, startPodCluster, type Cleanups } from './support/setup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(): Promise<{ fake: FakeApiServer; engine: Engine; blob: LocalFsBlobStore }> {
-  const fake = await startFakeApiServer({
-    runProcesses: true,
-    binaries: { 'flyte-ts-execute': flyteTsExecuteCommand() },
-  });
-  cleanups.push(() => fake.close());
-  const { blob, cleanup } = tempBlob();
-  cleanups.push(cleanup);
-  const plugin = createPodPlugin({
-    clusters: [{ name: 'local', kubeConfig: fake.kubeConfig() }],
-    pollMs: 100,
-    copilotImage: 'example/flyte-ts-copilot:1',
-    copilotPollMs: 100,
-  });
-  cleanups.push(() => plugin.close());
-  const engine = await startEngine(blob, [plugin]);
-  cleanups.push(() => engine.stop());
-  return { fake, engine, blob };
-}
-
-function execId(name: string): idl.core.WorkflowExecutionIdentifier {
-  return create(idl.core.WorkflowExecutionIdentifierSchema, {
-    project: settings.project,
-    domain: settings.domain,
-    name,
-  });
+function setup() {
+  return startPodCluster(cleanups, { copilotImage: 'example/flyte-ts-copilot:1', copilotPollMs: 100 });
 }
 
 const unused = () => {

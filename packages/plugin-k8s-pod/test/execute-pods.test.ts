@@ -4,39 +4,16 @@
 import { create } from '@bufbuild/protobuf';
 import { fromLiteralMap, idl, t, workflow } from '@flyte-ts/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPodPlugin } from '../src/index.js';
-import { flyteTsExecuteCommand, startFakeApiServer, type FakeApiServer } from '../src/testing/index.js';
 import { countWords, square, validate, writeReport } from './support/pod-tasks.js';
-import { settings, startEngine, tempBlob } from './support/setup.js';
-import type { Engine } from '@flyte-ts/executor';
-import type { LocalFsBlobStore } from '@flyte-ts/store-memory';
+import { execId, settings, startPodCluster, type Cleanups } from './support/setup.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(): Promise<{ fake: FakeApiServer; engine: Engine; blob: LocalFsBlobStore }> {
-  const fake = await startFakeApiServer({
-    runProcesses: true,
-    binaries: { 'flyte-ts-execute': flyteTsExecuteCommand() },
-  });
-  cleanups.push(() => fake.close());
-  const { blob, cleanup } = tempBlob();
-  cleanups.push(cleanup);
-  const plugin = createPodPlugin({ clusters: [{ name: 'local', kubeConfig: fake.kubeConfig() }], pollMs: 100 });
-  cleanups.push(() => plugin.close());
-  const engine = await startEngine(blob, [plugin]);
-  cleanups.push(() => engine.stop());
-  return { fake, engine, blob };
-}
-
-function execId(name: string): idl.core.WorkflowExecutionIdentifier {
-  return create(idl.core.WorkflowExecutionIdentifierSchema, {
-    project: settings.project,
-    domain: settings.domain,
-    name,
-  });
+function setup() {
+  return startPodCluster(cleanups);
 }
 
 function nodeId(execution: string, node: string): idl.core.NodeExecutionIdentifier {

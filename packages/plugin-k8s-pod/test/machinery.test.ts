@@ -1,11 +1,10 @@
 // The Kubernetes-resource machinery: cluster selection, quotas, adoption of existing objects.
 import { idl, t, task, workflow } from '@flyte-ts/core';
-import { createEngine } from '@flyte-ts/executor';
-import { MemoryCatalog, MemoryResourceManager, MemoryStore } from '@flyte-ts/store-memory';
+import { MemoryResourceManager, MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
 import { createPodPlugin, kubeConfigFor, NoClusterError, selectCluster, type K8sCluster } from '../src/index.js';
 import { FakeApiServer } from './support/fake-apiserver.js';
-import { processOptions, settings, tempBlob } from './support/setup.js';
+import { processOptions, settings, startEngine, tempBlob } from './support/setup.js';
 
 describe('execution cluster selection', () => {
   const kubeConfig = kubeConfigFor('http://127.0.0.1:1');
@@ -47,20 +46,8 @@ describe('resource quotas', () => {
       pollMs: 50,
       watchedPollMs: 10_000,
     });
-    const engine = createEngine({
-      store: new MemoryStore(),
-      blob,
-      catalog: new MemoryCatalog(),
-      resourceManager,
-      plugins: [plugin],
-      config: {
-        metadataPrefix: `${blob.rootUri}/m`,
-        rawOutputPrefix: `${blob.rootUri}/r`,
-        pollInterval: { baseMs: 50, maxMs: 200 },
-      },
-    });
+    const engine = await startEngine(blob, [plugin], new MemoryStore(), resourceManager);
     try {
-      await engine.start();
       const double = task(
         { name: 'q.double', inputs: { x: t.int() }, outputs: { y: t.int() }, taskType: 'container', image: 'x' },
         () => {
@@ -102,19 +89,8 @@ describe('several execution clusters', () => {
       pollMs: 50,
       watchedPollMs: 10_000,
     });
-    const engine = createEngine({
-      store: new MemoryStore(),
-      blob,
-      catalog: new MemoryCatalog(),
-      plugins: [plugin],
-      config: {
-        metadataPrefix: `${blob.rootUri}/m`,
-        rawOutputPrefix: `${blob.rootUri}/r`,
-        pollInterval: { baseMs: 50, maxMs: 200 },
-      },
-    });
+    const engine = await startEngine(blob, [plugin]);
     try {
-      await engine.start();
       const double = task(
         { name: 'mc.double', inputs: { x: t.int() }, outputs: { y: t.int() }, taskType: 'container', image: 'x' },
         () => {
