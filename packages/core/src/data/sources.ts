@@ -166,9 +166,10 @@ export function placeFile(source: DataSource, path: string): string {
       return target;
     }
     case 'body': {
-      const target = `${currentScopeOrThrow(path, 'file content').destination(path, 'file content')}/${checkName(source.name ?? 'data', path)}`;
+      const contentScope = currentScopeOrThrow(path, 'file content');
+      const target = `${contentScope.destination(path, 'file content')}/${checkName(source.name ?? 'data', path)}`;
       const body = typeof source.body === 'string' ? new TextEncoder().encode(source.body) : source.body;
-      currentDataScope()!.plan(async (access) => {
+      contentScope.plan(async (access) => {
         await access.blob.put(target, body, { signal: access.signal });
       });
       return target;
