@@ -1,8 +1,7 @@
 // Conversions between milliseconds and protobuf Timestamps and Durations, in one place: seconds and nanos
 // normalized the way protobuf requires (nanos in [0, 1e9) for timestamps; same sign as seconds, |nanos| < 1e9
 // for durations).
-import { create } from '@bufbuild/protobuf';
-import { DurationSchema, TimestampSchema, type Duration, type Timestamp } from '@bufbuild/protobuf/wkt';
+import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
 
 /** The Timestamp of a time in milliseconds since the epoch. */
 export function timestampFromMs(ms: number): Timestamp {
@@ -13,7 +12,8 @@ export function timestampFromMs(ms: number): Timestamp {
     s += 1;
     nanos -= 1_000_000_000;
   }
-  return create(TimestampSchema, { seconds: BigInt(s), nanos });
+  // A literal message (what `create` returns, without walking the schema): the engine makes several per node.
+  return { $typeName: 'google.protobuf.Timestamp', seconds: BigInt(s), nanos };
 }
 
 /** Milliseconds since the epoch of a Timestamp (sub-millisecond nanos are truncated). */
@@ -37,7 +37,7 @@ export function durationFromMs(ms: number): Duration {
     seconds += 1;
     nanos -= 1_000_000_000;
   }
-  return create(DurationSchema, { seconds: BigInt(seconds), nanos });
+  return { $typeName: 'google.protobuf.Duration', seconds: BigInt(seconds), nanos };
 }
 
 /** Milliseconds of a Duration (fractional when it has sub-millisecond nanos). */

@@ -28,7 +28,9 @@ import {
   encodeNodeState,
   isDonePhase,
   isTerminalNodePhase,
+  nodeExecutionIdOf,
   NodeRun,
+  taskExecutionIdOf,
   type TaskAttempt,
 } from './node-run.js';
 import { childExecutionName } from './names.js';
@@ -86,6 +88,7 @@ export class ExecutionRunner implements Runtime {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private readonly lifetime = new AbortController();
+  private lastStamp: { ms: number; timestamp: idl.wkt.Timestamp } | undefined;
 
   /**
    * @param services the engine's ports and settings
@@ -888,19 +891,28 @@ export class ExecutionRunner implements Runtime {
     this.scheduleFlush();
   }
 
+  // Records and events are built as literal messages (what `create` returns, without walking the schemas): a task
+  // node makes three events and up to three records. Identifiers and timestamps are shared between them, and
+  // like every record and event they must not be mutated.
+
+  private nodeExecutionId(run: NodeRun): idl.core.NodeExecutionIdentifier {
+    return nodeExecutionIdOf(run, this.executionId);
+  }
+
+  /** The Timestamp of `ms`; the same object while the clock reads the same millisecond. */
+  private stamp(ms: number): idl.wkt.Timestamp {
+    if (this.lastStamp?.ms !== ms) this.lastStamp = { ms, timestamp: timestampFromMs(ms) };
+    return this.lastStamp.timestamp;
+  }
+
   private nodeRecord(run: NodeRun): Omit<NodeExecutionRecord, 'revision'> {
     const now = this.now().getTime();
     const phase = run.phase;
     const started = run.state.t0;
-    const terminal = isTerminalNodePhase(phase);
     const outputUri = run.memo.outputUri as string | undefined;
     const kind = run.spec.target.case;
-    const closure = create(idl.admin.NodeExecutionClosureSchema, {
-      phase,
-      createdAt: timestampFromMs(run.createdAt || now),
-      updatedAt: timestampFromMs(now),
-      ...(started === undefined ? {} : { startedAt: timestampFromMs(started) }),
-      ...(terminal && started !== undefined ? { duration: durationFromMs(now - started) } : {}),
+    const closure: idl.admin.NodeExecutionClosure = {
+      $typeName: 'flyteidl.admin.NodeExecutionClosure',
       outputResult:
         run.error !== undefined && (phase === NP.FAILED || phase === NP.TIMED_OUT || phase === NP.ABORTED)
           ? { case: 'error', value: run.error }
@@ -909,35 +921,43 @@ export class ExecutionRunner implements Runtime {
             : phase === NP.SUCCEEDED && run.memo.outputsInline === true && run.outputs !== undefined
               ? { case: 'outputData', value: run.outputs }
               : { case: undefined },
+      phase,
+      createdAt: this.stamp(run.createdAt || now),
+      updatedAt: this.stamp(now),
       targetMetadata:
         kind === 'taskNode' || (kind === undefined && run.task !== undefined)
-          ? {
-              case: 'taskNodeMetadata',
-              value: create(idl.admin.TaskNodeMetadataSchema, {
-                cacheStatus: run.cacheStatus,
-                ...(run.catalogKey === undefined ? {} : { catalogKey: run.catalogKey }),
-              }),
-            }
+          ? { case: 'taskNodeMetadata', value: taskNodeMetadata(run) }
           : run.childExecution !== undefined
             ? {
                 case: 'workflowNodeMetadata',
-                value: create(idl.admin.WorkflowNodeMetadataSchema, { executionId: run.childExecution }),
+                value: {
+                  $typeName: 'flyteidl.admin.WorkflowNodeMetadata',
+                  executionId: run.childExecution,
+                },
               }
             : { case: undefined },
-      ...(run.dynamic ? { dynamicJobSpecUri: this.paths(run).futures } : {}),
-    });
-    const nodeExecution = create(idl.admin.NodeExecutionSchema, {
-      id: { nodeId: run.key, executionId: this.executionId },
+      deckUri: '',
+      dynamicJobSpecUri: run.dynamic ? this.paths(run).futures : '',
+    };
+    if (started !== undefined) {
+      closure.startedAt = this.stamp(started);
+      if (isTerminalNodePhase(phase)) closure.duration = durationFromMs(now - started);
+    }
+    const nodeExecution: idl.admin.NodeExecution = {
+      $typeName: 'flyteidl.admin.NodeExecution',
+      id: this.nodeExecutionId(run),
       inputUri: run.spec.id === START ? '' : this.paths(run).inputs,
       closure,
       metadata: {
+        $typeName: 'flyteidl.admin.NodeExecutionMetaData',
         retryGroup: String(run.state.a),
         isParentNode: kind === 'branchNode' || kind === 'workflowNode' || kind === 'arrayNode' || run.dynamic,
         specNodeId: run.spec.id,
         isDynamic: run.dynamic,
         isArray: kind === 'arrayNode',
+        isEager: false,
       },
-    });
+    };
     return {
       nodeExecution,
       parentNodeId: run.parent?.key ?? run.dag.owner?.key ?? '',
@@ -946,14 +966,16 @@ export class ExecutionRunner implements Runtime {
   }
 
   private nodeEvent(run: NodeRun): idl.event.NodeExecutionEvent {
-    const now = this.now();
+    const now = this.stamp(this.now().getTime());
     const outputUri = run.memo.outputUri as string | undefined;
     const parent = run.parent ?? run.dag.owner;
-    return create(idl.event.NodeExecutionEventSchema, {
-      id: { nodeId: run.key, executionId: this.executionId },
+    const target = run.spec.target.case;
+    const event: idl.event.NodeExecutionEvent = {
+      $typeName: 'flyteidl.event.NodeExecutionEvent',
+      id: this.nodeExecutionId(run),
       producerId: this.services.config.id,
       phase: run.phase,
-      occurredAt: timestampFromMs(now.getTime()),
+      occurredAt: now,
       inputValue: run.spec.id === START ? { case: undefined } : { case: 'inputUri', value: this.paths(run).inputs },
       outputResult:
         run.phase === NP.SUCCEEDED && outputUri !== undefined
@@ -963,47 +985,53 @@ export class ExecutionRunner implements Runtime {
             : run.error !== undefined && (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT)
               ? { case: 'error', value: run.error }
               : { case: undefined },
-      ...(parent === undefined ? {} : { parentNodeMetadata: { nodeId: parent.key } }),
+      targetMetadata: { case: undefined },
       retryGroup: String(run.state.a),
       specNodeId: run.spec.id,
       nodeName: run.spec.metadata?.name ?? run.spec.id,
-      isParent:
-        run.spec.target.case !== 'taskNode' &&
-        run.spec.target.case !== 'gateNode' &&
-        run.spec.target.case !== undefined,
+      eventVersion: 0,
+      isParent: target !== 'taskNode' && target !== 'gateNode' && target !== undefined,
       isDynamic: run.dynamic,
-      isArray: run.spec.target.case === 'arrayNode',
-      reportedAt: timestampFromMs(now.getTime()),
-    });
+      deckUri: '',
+      reportedAt: now,
+      isArray: target === 'arrayNode',
+      isInDynamicChain: false,
+      isEager: false,
+    };
+    if (parent !== undefined) {
+      event.parentNodeMetadata = { $typeName: 'flyteidl.event.ParentNodeExecutionMetadata', nodeId: parent.key };
+    }
+    return event;
   }
 
   private taskExecutionId(run: NodeRun, attempt: TaskAttempt): idl.core.TaskExecutionIdentifier {
-    return create(idl.core.TaskExecutionIdentifierSchema, {
-      taskId: attempt.template.id,
-      nodeExecutionId: { nodeId: run.key, executionId: this.executionId },
-      retryAttempt: attempt.attempt,
-    });
+    return taskExecutionIdOf(run, attempt, this.executionId);
   }
 
   private taskEvent(run: NodeRun, attempt: TaskAttempt): idl.event.TaskExecutionEvent {
-    const now = this.now();
+    const now = this.stamp(this.now().getTime());
     const paths = this.pathsOf(run, attempt.attempt);
-    return create(idl.event.TaskExecutionEventSchema, {
+    const event: idl.event.TaskExecutionEvent = {
+      $typeName: 'flyteidl.event.TaskExecutionEvent',
       taskId: attempt.template.id,
-      parentNodeExecutionId: { nodeId: run.key, executionId: this.executionId },
+      parentNodeExecutionId: this.nodeExecutionId(run),
       retryAttempt: attempt.attempt,
       phase: attempt.phase,
       producerId: this.services.config.id,
-      logs: [...attempt.logs],
-      occurredAt: timestampFromMs(now.getTime()),
+      logs: attempt.logs as idl.core.TaskLog[],
+      occurredAt: now,
       inputValue: { case: 'inputUri', value: paths.inputs },
       outputResult: attemptResult(attempt),
       phaseVersion: attempt.phaseVersion,
       reason: attempt.reason,
+      reasons: [],
       taskType: attempt.template.type,
       metadata: attemptMetadata(attempt),
-      reportedAt: timestampFromMs(now.getTime()),
-    });
+      eventVersion: 0,
+      reportedAt: now,
+    };
+    if (attempt.customInfo !== undefined) event.customInfo = attempt.customInfo;
+    return event;
   }
 
   private taskRecord(run: NodeRun, attempt: TaskAttempt): Omit<TaskExecutionRecord, 'revision'> {
@@ -1013,26 +1041,31 @@ export class ExecutionRunner implements Runtime {
       attempt.phase === idl.core.TaskExecution_Phase.FAILED ||
       attempt.phase === idl.core.TaskExecution_Phase.ABORTED;
     const paths = this.pathsOf(run, attempt.attempt);
+    const started = this.stamp(attempt.startedAt);
+    const closure: idl.admin.TaskExecutionClosure = {
+      $typeName: 'flyteidl.admin.TaskExecutionClosure',
+      outputResult: attemptResult(attempt),
+      phase: attempt.phase,
+      logs: attempt.logs as idl.core.TaskLog[],
+      startedAt: started,
+      createdAt: started,
+      updatedAt: this.stamp(now),
+      reason: attempt.reason,
+      taskType: attempt.template.type,
+      metadata: attemptMetadata(attempt),
+      eventVersion: 1,
+      reasons: [],
+    };
+    if (terminal) closure.duration = durationFromMs(now - attempt.startedAt);
+    if (attempt.customInfo !== undefined) closure.customInfo = attempt.customInfo;
     return {
-      taskExecution: create(idl.admin.TaskExecutionSchema, {
+      taskExecution: {
+        $typeName: 'flyteidl.admin.TaskExecution',
         id: this.taskExecutionId(run, attempt),
         inputUri: paths.inputs,
-        closure: {
-          phase: attempt.phase,
-          logs: [...attempt.logs],
-          startedAt: timestampFromMs(attempt.startedAt),
-          createdAt: timestampFromMs(attempt.startedAt),
-          updatedAt: timestampFromMs(now),
-          ...(terminal ? { duration: durationFromMs(now - attempt.startedAt) } : {}),
-          outputResult: attemptResult(attempt),
-          reason: attempt.reason,
-          taskType: attempt.template.type,
-          metadata: attemptMetadata(attempt),
-          ...(attempt.customInfo === undefined ? {} : { customInfo: attempt.customInfo }),
-          eventVersion: 1,
-        },
+        closure,
         isParent: run.dynamic,
-      }),
+      },
     };
   }
 
@@ -1163,13 +1196,29 @@ function attemptResult(
   return { case: undefined };
 }
 
-/** The plugin metadata of a task attempt. */
+/** The plugin metadata of a task attempt, made again only when its external resources change. */
 function attemptMetadata(attempt: TaskAttempt): idl.event.TaskExecutionMetadata {
-  return create(idl.event.TaskExecutionMetadataSchema, {
+  const cached = attempt.metadata;
+  if (cached !== undefined && cached.externalResources === attempt.externalResources) return cached;
+  return (attempt.metadata = {
+    $typeName: 'flyteidl.event.TaskExecutionMetadata',
     generatedName: attempt.generatedName,
-    externalResources: [...attempt.externalResources],
+    externalResources: attempt.externalResources as idl.event.ExternalResourceInfo[],
+    resourcePoolInfo: [],
     pluginIdentifier: attempt.pluginId,
+    instanceClass: idl.event.TaskExecutionMetadata_InstanceClass.DEFAULT,
   });
+}
+
+/** The task-node metadata of a node's record. */
+function taskNodeMetadata(run: NodeRun): idl.admin.TaskNodeMetadata {
+  const metadata: idl.admin.TaskNodeMetadata = {
+    $typeName: 'flyteidl.admin.TaskNodeMetadata',
+    cacheStatus: run.cacheStatus,
+    checkpointUri: '',
+  };
+  if (run.catalogKey !== undefined) metadata.catalogKey = run.catalogKey;
+  return metadata;
 }
 
 function nodeTimeoutMs(spec: idl.core.Node): number | undefined {

@@ -57,6 +57,10 @@ export interface TaskAttempt {
   readonly pluginId: string;
   /** Phase version within the phase (bumped when info changes without a phase change). */
   phaseVersion: number;
+  /** Its TaskExecutionIdentifier, once made. */
+  id?: idl.core.TaskExecutionIdentifier;
+  /** Its metadata as events carry it, once made (for these external resources). */
+  metadata?: idl.event.TaskExecutionMetadata;
 }
 
 /** One node instance of an execution. */
@@ -71,6 +75,8 @@ export class NodeRun {
   readonly parent: NodeRun | undefined;
   /** Inputs given directly (array items), instead of resolved from bindings. */
   readonly givenInputs: idl.core.LiteralMap | undefined;
+  /** Its NodeExecutionIdentifier, once made. */
+  id: idl.core.NodeExecutionIdentifier | undefined;
   /** Phase. */
   phase: idl.core.NodeExecution_Phase = P.UNDEFINED;
   /** Persisted runtime state. */
@@ -154,14 +160,39 @@ export function isDonePhase(phase: idl.core.NodeExecution_Phase): boolean {
   return phase === P.SUCCEEDED || phase === P.SKIPPED || phase === P.RECOVERED;
 }
 
+/** The NodeExecutionIdentifier of a run, made once (shared by its records and events, which must not mutate it). */
+export function nodeExecutionIdOf(
+  run: NodeRun,
+  execution: idl.core.WorkflowExecutionIdentifier,
+): idl.core.NodeExecutionIdentifier {
+  return (run.id ??= { $typeName: 'flyteidl.core.NodeExecutionIdentifier', nodeId: run.key, executionId: execution });
+}
+
+/** The TaskExecutionIdentifier of an attempt, made once. */
+export function taskExecutionIdOf(
+  run: NodeRun,
+  attempt: TaskAttempt,
+  execution: idl.core.WorkflowExecutionIdentifier,
+): idl.core.TaskExecutionIdentifier {
+  return (attempt.id ??= {
+    $typeName: 'flyteidl.core.TaskExecutionIdentifier',
+    taskId: attempt.template.id,
+    nodeExecutionId: nodeExecutionIdOf(run, execution),
+    retryAttempt: attempt.attempt,
+  });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /** Serializes node state. */
 export function encodeNodeState(state: NodeState): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(state));
+  return encoder.encode(JSON.stringify(state));
 }
 
 /** Reads node state written by {@link encodeNodeState}. */
 export function decodeNodeState(bytes: Uint8Array | undefined): NodeState {
   if (bytes === undefined || bytes.length === 0) return { a: 0, uf: 0, sf: 0 };
-  const parsed = JSON.parse(new TextDecoder().decode(bytes)) as JsonValue;
+  const parsed = JSON.parse(decoder.decode(bytes)) as JsonValue;
   return parsed as unknown as NodeState;
 }

@@ -15,7 +15,7 @@ import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../ru
 import { attemptName } from '../../runtime/names.js';
 import { storeOutputs } from '../../runtime/outputs.js';
 import { applyPlatformResources } from '../../runtime/resources.js';
-import type { NodeRun, TaskAttempt } from '../../runtime/node-run.js';
+import { taskExecutionIdOf, type NodeRun, type TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
 import { handleDynamic, hasDynamicSpec } from '../dynamic/handler.js';
 import type { NodeHandler, Runtime, Transition } from '../handler.js';
@@ -330,11 +330,7 @@ function nextPoll(rt: Runtime, state: TaskState, hint: number | undefined): numb
 }
 
 function taskExecutionId(run: NodeRun, rt: Runtime, attempt: TaskAttempt): idl.core.TaskExecutionIdentifier {
-  return create(idl.core.TaskExecutionIdentifierSchema, {
-    taskId: attempt.template.id,
-    nodeExecutionId: { nodeId: run.key, executionId: rt.executionId },
-    retryAttempt: attempt.attempt,
-  });
+  return taskExecutionIdOf(run, attempt, rt.executionId);
 }
 
 /** The attempt being run (created on the first call; after a restart, re-read with its stored revision). */
