@@ -87,6 +87,31 @@ describe('joinUri', () => {
     const id = { project: '', domain: 'd', name: 'e' } as idl.core.WorkflowExecutionIdentifier;
     expect(() => store.nodePaths(id, 'n0', 0)).toThrow(FlyteError);
   });
+
+  it('gives the paths joinUri gives, for simple and nested node ids, asked for once or many times', () => {
+    const store = new DataStore({ scheme: 'mem' } as BlobStore, {
+      metadataPrefix: 'mem://m/meta/',
+      rawOutputPrefix: 'mem://r',
+    });
+    const id = { project: 'p', domain: 'd', name: 'e' } as idl.core.WorkflowExecutionIdentifier;
+    for (let round = 0; round < 2; round++) {
+      for (const node of ['n0', 'n0-0-n1', 'a/b', 'end-node', '.x', '..y']) {
+        for (const attempt of [0, 3]) {
+          expect(store.nodePaths(id, node, attempt).dir).toBe(
+            joinUri('mem://m/meta/', 'p', 'd', 'e', node, `${attempt}`),
+          );
+          expect(store.rawOutputPath(id, node, attempt)).toBe(joinUri('mem://r', 'p', 'd', 'e', node, `${attempt}`));
+        }
+      }
+      for (const bad of ['..', '.', '', 'a//b', '/a']) {
+        expect(() => store.nodePaths(id, bad, 0), bad).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+        expect(() => store.rawOutputPath(id, bad, 0), bad).toThrow(
+          expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+        );
+      }
+    }
+    expect(store.rawOutputPath(id, 'n0', 1, 's3://custom/')).toBe('s3://custom/p/d/e/n0/1');
+  });
 });
 
 describe('durations', () => {

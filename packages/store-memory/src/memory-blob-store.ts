@@ -23,8 +23,10 @@ const OBJECT_URI = /^mem:\/\/[^/?#]+\/[^?#]+$/;
 
 interface StoredObject {
   readonly bytes: Uint8Array;
-  readonly lastModified: Date;
-  readonly etag: string;
+  /** When it was written (ms). */
+  readonly modifiedMs: number;
+  /** MD5 of the bytes, computed when first asked for (the engine writes many objects and asks for few). */
+  etag?: string;
   readonly contentType: string | undefined;
 }
 
@@ -63,8 +65,7 @@ export class MemoryBlobStore implements BlobStore {
     const bytes = await readBody(body, options?.signal);
     const stored: StoredObject = {
       bytes,
-      lastModified: new Date(),
-      etag: createHash('md5').update(bytes).digest('hex'),
+      modifiedMs: Date.now(),
       contentType: options?.contentType,
     };
     this.#objects.set(uri, stored);
@@ -99,7 +100,7 @@ export class MemoryBlobStore implements BlobStore {
     checkObjectUri(to);
     const source = this.#stored(from);
     // Stored bytes are never mutated or handed out, so the copy may share them.
-    const stored: StoredObject = { ...source, lastModified: new Date() };
+    const stored: StoredObject = { ...source, modifiedMs: Date.now() };
     this.#objects.set(to, stored);
     return info(to, stored);
   }
@@ -126,8 +127,12 @@ function info(uri: string, stored: StoredObject): BlobInfo {
   return {
     uri,
     size: stored.bytes.byteLength,
-    lastModified: stored.lastModified,
-    etag: stored.etag,
+    get lastModified() {
+      return new Date(stored.modifiedMs);
+    },
+    get etag() {
+      return (stored.etag ??= createHash('md5').update(stored.bytes).digest('hex'));
+    },
     contentType: stored.contentType,
   };
 }

@@ -556,24 +556,36 @@ export class MemoryStore implements Store {
       }
     }
 
+    // Most transitions write rows of one execution: its key and row are looked up once.
+    let lastId: WorkflowExecutionIdentifier | undefined;
+    let last: { key: string; row: ExecutionRow | undefined } | undefined;
     /** The execution a row belongs to: stored, or created by this very transition. */
     const resolve = (
       id: WorkflowExecutionIdentifier | undefined,
-      what: string,
+      what: () => string,
     ): { key: string; row: ExecutionRow | undefined } => {
-      const executionId = requireExecutionId(id, what);
+      if (id !== undefined && id === lastId) return last!;
+      const executionId = requireExecutionId(id, what());
       const key = executionKey(executionId);
       const row = this.#executions.get(key);
       if (row === undefined && execution?.key !== key) {
         throw new NotFoundError(
-          `execution ${formatExecutionId(executionId)} does not exist: create it before writing its ${what}`,
+          `execution ${formatExecutionId(executionId)} does not exist: create it before writing its ${what()}`,
           { id: formatExecutionId(executionId) },
         );
       }
-      return { key, row };
+      lastId = executionId;
+      last = { key, row };
+      return last;
     };
-    // Revisions written earlier in this same transition (a row may appear twice).
-    const staged = new Map<string, number>();
+    // Revisions written earlier in this same transition (a row may appear twice), per execution key.
+    const staged = new Map<string, Map<string, number>>();
+    const stagedOf = (kind: 'n' | 't', key: string): Map<string, number> => {
+      const scope = `${kind}\u0000${key}`;
+      let map = staged.get(scope);
+      if (map === undefined) staged.set(scope, (map = new Map()));
+      return map;
+    };
 
     const nodes = (transition.nodeExecutions ?? []).map(({ record, expectedRevision }) => {
       const id = record.nodeExecution.id;
@@ -582,11 +594,13 @@ export class MemoryStore implements Store {
           id: formatNodeExecutionId(id),
         });
       }
-      const { key, row } = resolve(id.executionId, `node execution ${id.nodeId}`);
-      const stagedKey = `n\u0000${key}\u0000${id.nodeId}`;
-      const current = staged.get(stagedKey) ?? row?.nodes.get(id.nodeId)?.value.revision ?? 0;
-      checkRevision(`node execution ${formatNodeExecutionId(id)}`, current, expectedRevision);
-      staged.set(stagedKey, expectedRevision + 1);
+      const { key, row } = resolve(id.executionId, () => `node execution ${id.nodeId}`);
+      const revisions = stagedOf('n', key);
+      const current = revisions.get(id.nodeId) ?? row?.nodes.get(id.nodeId)?.value.revision ?? 0;
+      if (current !== expectedRevision) {
+        throw conflict(`node execution ${formatNodeExecutionId(id)}`, current, expectedRevision);
+      }
+      revisions.set(id.nodeId, expectedRevision + 1);
       return { key, nodeId: id.nodeId, record: { ...record, revision: expectedRevision + 1 } as NodeExecutionRecord };
     });
 
@@ -598,12 +612,14 @@ export class MemoryStore implements Store {
           id: formatTaskExecutionId(id),
         });
       }
-      const { key, row } = resolve(node.executionId, `task execution ${node.nodeId}/${id.retryAttempt}`);
+      const { key, row } = resolve(node.executionId, () => `task execution ${node.nodeId}/${id.retryAttempt}`);
       const taskKey = taskExecutionKey(node.nodeId, id.retryAttempt, id.taskId);
-      const stagedKey = `t\u0000${key}\u0000${taskKey}`;
-      const current = staged.get(stagedKey) ?? row?.tasks.get(taskKey)?.value.revision ?? 0;
-      checkRevision(`task execution ${formatTaskExecutionId(id)}`, current, expectedRevision);
-      staged.set(stagedKey, expectedRevision + 1);
+      const revisions = stagedOf('t', key);
+      const current = revisions.get(taskKey) ?? row?.tasks.get(taskKey)?.value.revision ?? 0;
+      if (current !== expectedRevision) {
+        throw conflict(`task execution ${formatTaskExecutionId(id)}`, current, expectedRevision);
+      }
+      revisions.set(taskKey, expectedRevision + 1);
       return {
         key,
         nodeId: node.nodeId,
@@ -616,7 +632,7 @@ export class MemoryStore implements Store {
     const events: { key: string; identity: string; event: ExecutionEvent }[] = [];
     for (const event of transition.events ?? []) {
       const target = eventTarget(event);
-      const { key, row } = resolve(target.execution, `${event.kind} event`);
+      const { key, row } = resolve(target.execution, () => `${event.kind} event`);
       if (row?.eventKeys.has(target.identity) === true) continue;
       const scoped = `${key}\u0001${target.identity}`;
       if (seen.has(scoped)) continue;
@@ -669,8 +685,12 @@ function requireExecutionId(id: WorkflowExecutionIdentifier | undefined, what: s
 }
 
 function checkRevision(what: string, current: number, expected: number): void {
-  if (current === expected) return;
-  throw new ConflictError(
+  if (current !== expected) throw conflict(what, current, expected);
+}
+
+/** The error of a write that expected revision `expected` of a row at `current`. */
+function conflict(what: string, current: number, expected: number): ConflictError {
+  return new ConflictError(
     current === 0
       ? `${what} does not exist, but the write expected revision ${expected}: read it again`
       : expected === 0
@@ -699,7 +719,8 @@ function ttlOf(ttlMs: number): number {
 }
 
 function timestampKey(timestamp: idl.wkt.Timestamp | undefined): string {
-  return timestamp === undefined ? '' : `${timestamp.seconds}.${timestamp.nanos}`;
+  // Number(seconds) is exact for any real time (and cheaper than a bigint's toString).
+  return timestamp === undefined ? '' : `${Number(timestamp.seconds)}.${timestamp.nanos}`;
 }
 
 /** The execution an event belongs to, and its identity (entity, phase, occurred_at) within that execution. */

@@ -56,6 +56,9 @@ export function joinUri(base: string, ...parts: readonly string[]): string {
   return scheme + (rest.startsWith('/') ? '/' : '') + segments.join('/');
 }
 
+/** A path segment {@link joinUri} keeps as it is: no `/`, not empty, not `.` or `..`. */
+const SIMPLE_SEGMENT = /^(?!\.\.?$)[^/]+$/;
+
 /** Reads and writes protobuf documents on a BlobStore with Flyte's layout. */
 export class DataStore {
   /** The underlying store. */
@@ -74,14 +77,7 @@ export class DataStore {
 
   /** Paths of one attempt of a node (`attempt` counts from 0). Nested nodes pass `nodeId` as `parent/child`. */
   nodePaths(execution: WorkflowExecutionIdentifier, nodeId: string, attempt: number): NodeDataPaths {
-    const dir = joinUri(
-      this.layout.metadataPrefix,
-      execution.project,
-      execution.domain,
-      execution.name,
-      nodeId,
-      String(attempt),
-    );
+    const dir = this.#under(this.#prefixes(execution).metadata, execution, this.layout.metadataPrefix, nodeId, attempt);
     return {
       dir,
       inputs: `${dir}/inputs.pb`,
@@ -94,6 +90,9 @@ export class DataStore {
 
   /** Prefix of raw data written by a node attempt, under `rawOutputPrefix` (or the execution's own prefix). */
   rawOutputPath(execution: WorkflowExecutionIdentifier, nodeId: string, attempt: number, prefix?: string): string {
+    if (prefix === undefined) {
+      return this.#under(this.#prefixes(execution).raw, execution, this.layout.rawOutputPrefix, nodeId, attempt);
+    }
     return joinUri(
       prefix ?? this.layout.rawOutputPrefix,
       execution.project,
@@ -102,6 +101,36 @@ export class DataStore {
       nodeId,
       String(attempt),
     );
+  }
+
+  // The engine asks for the paths of every node attempt: the execution's directories are joined (and checked)
+  // once per execution id object, and simple node ids are appended without splitting the whole path again.
+  readonly #executionPrefixes = new WeakMap<WorkflowExecutionIdentifier, { metadata: string; raw: string }>();
+
+  #prefixes(execution: WorkflowExecutionIdentifier): { metadata: string; raw: string } {
+    let prefixes = this.#executionPrefixes.get(execution);
+    if (prefixes === undefined) {
+      const { project, domain, name } = execution;
+      prefixes = {
+        metadata: joinUri(this.layout.metadataPrefix, project, domain, name),
+        raw: joinUri(this.layout.rawOutputPrefix, project, domain, name),
+      };
+      this.#executionPrefixes.set(execution, prefixes);
+    }
+    return prefixes;
+  }
+
+  #under(
+    prefix: string,
+    execution: WorkflowExecutionIdentifier,
+    base: string,
+    nodeId: string,
+    attempt: number,
+  ): string {
+    if (SIMPLE_SEGMENT.test(nodeId) && Number.isSafeInteger(attempt) && attempt >= 0) {
+      return `${prefix}/${nodeId}/${attempt}`;
+    }
+    return joinUri(base, execution.project, execution.domain, execution.name, nodeId, String(attempt));
   }
 
   /** Writes a protobuf message as binary. */
