@@ -11,6 +11,6 @@ export default defineConfig({
   treeshake: true,
   // @flyte-ts/core stays a dependency: never bundle a second copy of the IDL.
   external: ['@flyte-ts/core', '@flyte-ts/compiler', '@bufbuild/protobuf'],
-  // p-queue and hyparquet are ESM-only: bundled so that the CommonJS build loads on every supported Node.
-  noExternal: ['p-queue', 'hyparquet', 'hyparquet-writer'],
+  // hyparquet is ESM-only: bundled so that the CommonJS build loads on every supported Node.
+  noExternal: ['hyparquet', 'hyparquet-writer'],
 });

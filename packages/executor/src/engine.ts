@@ -36,7 +36,6 @@ import {
   type WorkflowLike,
 } from '@flyte-ts/core';
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import { resolveConfig, type EngineOptions, type LeaseConfig, type ResolvedConfig } from './config.js';
 import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
@@ -47,6 +46,7 @@ import { Registrar } from './registration.js';
 import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
 import { isTerminalWorkflowPhase } from './runtime/phases.js';
 import { checkResourceSettings } from './runtime/resources.js';
+import { Limiter } from './runtime/limiter.js';
 import { UnlimitedResourceManager } from './runtime/unlimited-resources.js';
 import { EnvironmentSecrets } from './runtime/environment-secrets.js';
 import type { EngineServices } from './runtime/services.js';
@@ -180,7 +180,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       config: this.config,
       resourceManager: options.resourceManager ?? new UnlimitedResourceManager(),
       secrets: options.secrets ?? new EnvironmentSecrets(),
-      handleQueue: new PQueue({ concurrency: this.config.handleConcurrency }),
+      handleQueue: new Limiter(this.config.handleConcurrency, 'config.handleConcurrency'),
       metrics: new Metrics(options.meter),
       children: {
         launchChild: (request) => this.launchChild(request),

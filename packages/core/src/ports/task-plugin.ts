@@ -202,7 +202,11 @@ export interface TaskPlugin<S extends JsonValue = JsonValue> {
   readonly stateVersion?: number;
   /** Advances the attempt and reports its phase. */
   handle(ctx: TaskContext<S>): Promise<PluginTransition<S>>;
-  /** Stops the attempt's work (the execution was aborted or the attempt timed out). */
+  /**
+   * Stops the attempt's work (the execution was aborted or the attempt timed out). By then the engine has aborted
+   * the `signal` of the contexts it gave earlier calls of the attempt; `ctx` itself carries a new signal, live, for
+   * the calls this cleanup makes.
+   */
   abort(ctx: TaskContext<S>, reason: string): Promise<void>;
   /** Releases what the attempt holds, after a terminal phase or an abort. */
   finalize(ctx: TaskContext<S>): Promise<void>;

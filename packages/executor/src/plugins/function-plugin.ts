@@ -19,9 +19,9 @@ import {
   type TaskRunContext,
   type TypeMap,
 } from '@flyte-ts/core';
-import PQueue from 'p-queue';
 import { DATASET_CODEC } from '../data/codec.js';
 import { NodeFailure } from '../runtime/failure.js';
+import { Limiter } from '../runtime/limiter.js';
 import { WorkerCrashError, WorkerLoadError, WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /**
@@ -53,7 +53,8 @@ export interface FunctionPluginOptions {
 type FunctionState = { readonly started: true };
 
 interface Running {
-  readonly controller: AbortController;
+  /** The attempt's signal when the function started (the engine aborts it before calling `abort`). */
+  readonly signal: AbortSignal;
   done: boolean;
   error?: unknown;
 }
@@ -79,13 +80,13 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   private readonly running = new Map<string, Running>();
   /** Attempts whose work directory was asked for (and may hold downloads). */
   private readonly workDirs = new Set<string>();
-  private readonly queue: PQueue;
+  private readonly queue: Limiter;
   private readonly workerOptions: WorkerPoolOptions;
   private pool: WorkerPool | undefined;
 
   /** @param options tasks, concurrency and worker threads */
   constructor(options: FunctionPluginOptions = {}) {
-    this.queue = new PQueue({ concurrency: options.concurrency ?? 256 });
+    this.queue = new Limiter(options.concurrency ?? 256, 'FunctionTaskPlugin concurrency');
     this.workerOptions = options.workers ?? {};
     for (const task of options.tasks ?? []) this.add(task);
   }
@@ -162,7 +163,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     const error = run.error;
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
-    if (ctx.signal.aborted) {
+    if (run.signal.aborted) {
       return { phase: 'retryable-failure', error: { code: 'Aborted', message, kind: 'system' } };
     }
     if (error instanceof NodeFailure) {
@@ -190,16 +191,16 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     };
   }
 
-  /** @inheritDoc */
-  async abort(ctx: TaskContext<FunctionState>, reason: string): Promise<void> {
-    const run = this.running.get(ctx.metadata.generatedName);
-    run?.controller.abort(new Error(reason));
-  }
+  /**
+   * The function stops through its signal, the attempt's signal of the `handle` that started it, which the engine
+   * aborts before it calls `abort`: nothing is left to do here.
+   */
+  async abort(_ctx: TaskContext<FunctionState>, _reason: string): Promise<void> {}
 
   /** @inheritDoc */
   async finalize(ctx: TaskContext<FunctionState>): Promise<void> {
     const run = this.running.get(ctx.metadata.generatedName);
-    if (run === undefined || run.done || run.controller.signal.aborted) this.running.delete(ctx.metadata.generatedName);
+    if (run === undefined || run.done || run.signal.aborted) this.running.delete(ctx.metadata.generatedName);
     // Files the attempt downloaded go with it.
     const name = ctx.metadata.generatedName;
     if (this.workDirs.delete(name)) await rm(workDirOf(name), { recursive: true, force: true });
@@ -237,23 +238,21 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
   }
 
   private start(ctx: TaskContext<FunctionState>, definition: FunctionTask): Running {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const run: Running = { controller, done: false };
+    const signal = ctx.signal;
+    const run: Running = { signal, done: false };
     this.running.set(ctx.metadata.generatedName, run);
-    const data = this.dataAccess(ctx, controller.signal);
+    const data = this.dataAccess(ctx, signal);
     const context: TaskRunContext = {
-      signal: controller.signal,
+      signal,
       attempt: ctx.metadata.attempt,
       execution: ctx.metadata.execution,
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
       data,
     };
     void this.queue
-      .add(async () => {
-        const inputs = await ctx.inputs.read({ signal: controller.signal });
-        controller.signal.throwIfAborted();
+      .run(async () => {
+        const inputs = await ctx.inputs.read({ signal: signal });
+        signal.throwIfAborted();
         const expand = (definition as Partial<DynamicTaskDefinition<TypeMap, TypeMap>>).expand;
         if (expand !== undefined) {
           // A dynamic task writes the workflow to run instead of outputs; the engine runs it under the node.
@@ -265,12 +264,12 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
             org: id?.org ?? '',
           });
           this.addDependencies(expansion.dependencies);
-          controller.signal.throwIfAborted();
+          signal.throwIfAborted();
           await ctx.blob.put(
             `${ctx.outputs.outputPrefix}/futures.pb`,
             toBinary(idl.core.DynamicJobSpecSchema, expansion.spec),
             {
-              signal: controller.signal,
+              signal: signal,
               contentType: 'application/x-protobuf',
             },
           );
@@ -289,12 +288,12 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
                   // Not noted yet: `data.workDir` is read (and noted) when the worker's task first uses it.
                   workDir: workDirOf(ctx.metadata.generatedName),
                 },
-                controller.signal,
+                signal,
                 data,
               )
             : await definition.execute(inputs, context);
-        controller.signal.throwIfAborted();
-        await ctx.outputs.write(outputs, { signal: controller.signal });
+        signal.throwIfAborted();
+        await ctx.outputs.write(outputs, { signal: signal });
       })
       .then(
         () => undefined,
@@ -304,7 +303,6 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       )
       .finally(() => {
         run.done = true;
-        ctx.signal.removeEventListener('abort', onAbort);
         ctx.requestRecheck('function ended');
       });
     return run;

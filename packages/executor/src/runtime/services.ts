@@ -1,8 +1,8 @@
 // EngineServices: the ports, settings and shared machinery every execution runner uses.
 import type { BlobStore, Catalog, Clock, DataStore, idl, ResourceManager, SecretProvider, Store } from '@flyte-ts/core';
-import type PQueue from 'p-queue';
 import type { ResolvedConfig } from '../config.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Limiter } from './limiter.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 
 /** Launches a child execution (launch plan nodes), idempotently by name. */
@@ -32,7 +32,7 @@ export interface EngineServices {
   readonly config: ResolvedConfig;
   readonly resourceManager: ResourceManager;
   readonly secrets: SecretProvider;
-  readonly handleQueue: PQueue;
+  readonly handleQueue: Limiter;
   readonly metrics: Metrics;
   readonly children: ChildLauncher;
   /** Reports an error that must not fail anything (event sinks, cleanup). */

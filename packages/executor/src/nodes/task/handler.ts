@@ -151,6 +151,8 @@ export const taskHandler: NodeHandler = {
     const timeoutMs = minDefined(msOf(template.metadata?.timeout), msOf(run.spec.metadata?.timeout));
     const attemptStarted = run.state.ta ?? attempt.startedAt;
     if (timeoutMs !== undefined && rt.now().getTime() - attemptStarted >= timeoutMs && state.s === true) {
+      // What the attempt started stops through its signal; the plugin's cleanup gets a new one.
+      run.attemptSignal?.abort(new Error(`task attempt timed out after ${timeoutMs} ms`));
       const ctx = contextFor(run, rt, template, attempt, state, plugin);
       await plugin.abort(ctx, 'timeout').catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
       await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
@@ -163,7 +165,7 @@ export const taskHandler: NodeHandler = {
     run.memo.pluginCalled = true;
     let result: PluginTransition;
     try {
-      result = (await rt.services.handleQueue.add(() => plugin.handle(ctx))) as PluginTransition;
+      result = await rt.services.handleQueue.run(() => plugin.handle(ctx));
     } catch (error) {
       result = {
         phase: 'retryable-failure',
