@@ -1,6 +1,6 @@
 // Deterministic names derived from (execution, node, attempt): external resources are created under them, so
 // a repeated `handle` (or a new engine after a crash) finds rather than duplicates them.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { idl } from '@flyte-ts/core';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -23,7 +23,7 @@ function base32(bytes: Uint8Array, length: number): string {
 
 /** A short hash of text, in lowercase base32. */
 export function shortHash(text: string, length = 12): string {
-  return base32(createHash('sha256').update(text).digest(), length);
+  return base32(hash('sha256', text, 'buffer'), length);
 }
 
 /**

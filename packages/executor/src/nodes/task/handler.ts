@@ -407,6 +407,7 @@ function contextFor(
     run.memo.signalFor = number;
   }
   const spec = rt.execution.spec;
+  const shared = executionMetadataOf(spec);
   const rawOutputPrefix = rt.rawOutputPrefix(run);
   const previous = number > 0 ? rt.services.data.rawOutputPath(rt.executionId, run.key, number - 1) : undefined;
   const overrides = run.spec.target.case === 'taskNode' ? run.spec.target.value.overrides : undefined;
@@ -426,9 +427,9 @@ function contextFor(
       attempt: number,
       maxAttempts: (template.metadata?.retries?.retries ?? 0) + 1,
       interruptible,
-      labels: { ...(spec?.labels?.values ?? {}) },
-      annotations: { ...(spec?.annotations?.values ?? {}) },
-      environment: Object.fromEntries((spec?.envs?.values ?? []).map((kv) => [kv.key, kv.value])),
+      labels: shared.labels,
+      annotations: shared.annotations,
+      environment: shared.environment,
       securityContext: spec?.securityContext,
       resources: applyPlatformResources(
         overrides?.resources ?? (template.target.case === 'container' ? template.target.value.resources : undefined),
@@ -476,6 +477,34 @@ function contextFor(
       if (run.state.a === number) rt.evaluate(run);
     },
   };
+}
+
+/** What every attempt of an execution gets of its spec, made once per execution (plugins get them read-only). */
+interface ExecutionMetadata {
+  readonly labels: { readonly [key: string]: string };
+  readonly annotations: { readonly [key: string]: string };
+  readonly environment: { readonly [key: string]: string };
+}
+
+const NO_SPEC: ExecutionMetadata = Object.freeze({
+  labels: Object.freeze({}),
+  annotations: Object.freeze({}),
+  environment: Object.freeze({}),
+});
+const executionMetadata = new WeakMap<idl.admin.ExecutionSpec, ExecutionMetadata>();
+
+function executionMetadataOf(spec: idl.admin.ExecutionSpec | undefined): ExecutionMetadata {
+  if (spec === undefined) return NO_SPEC;
+  let metadata = executionMetadata.get(spec);
+  if (metadata === undefined) {
+    metadata = Object.freeze({
+      labels: Object.freeze({ ...(spec.labels?.values ?? {}) }),
+      annotations: Object.freeze({ ...(spec.annotations?.values ?? {}) }),
+      environment: Object.freeze(Object.fromEntries((spec.envs?.values ?? []).map((kv) => [kv.key, kv.value]))),
+    });
+    executionMetadata.set(spec, metadata);
+  }
+  return metadata;
 }
 
 function msOf(duration: idl.wkt.Duration | undefined): number | undefined {
