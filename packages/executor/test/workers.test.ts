@@ -83,7 +83,8 @@ describe('worker-thread tasks', () => {
     expect(attempts.length).toBe(engine.config.maxSystemFailures + 1);
     expect(attempts.every((a) => a.code === 'WorkerExited' && a.kind === 'SYSTEM')).toBe(true);
     await engine.stop();
-  });
+    // Four worker threads start and die one after the other: slow on a loaded 2-core machine.
+  }, 30_000);
 
   it('fail permanently when the module does not export the task', async () => {
     const hidden = task({ name: 'workers.hidden', outputs: { x: t.int() }, worker: true, module: tasksModule }, () => ({

@@ -28,6 +28,7 @@ import {
   type TaskExecutionRecord,
 } from '@flyte-ts/core';
 import { throwIfAborted } from './abort.js';
+import { EventIndex, type EventIdentity } from './event-index.js';
 import { entityKey, executionKey, launchPlanNameKey, projectDomainKey, taskExecutionKey } from './keys.js';
 import { listPage, type Row } from './list-engine.js';
 import { isTerminalExecutionPhase } from './phases.js';
@@ -75,7 +76,7 @@ interface ExecutionRow extends Row<ExecutionRecord> {
   /** The event log; a row's seq is its position. */
   readonly events: Row<ExecutionEvent>[];
   /** Identity of every logged event (entity, phase, occurred_at), to skip repeats. */
-  readonly eventKeys: Set<string>;
+  readonly eventKeys: EventIndex;
   /** The current lease, if any (released leases are removed; expired ones stay until claimed). */
   lease: HeldLease | undefined;
   /** Epoch of the last claim. */
@@ -520,7 +521,7 @@ export class MemoryStore implements Store {
       tasks: new Map(),
       tasksByNode: new Map(),
       events: [],
-      eventKeys: new Set(),
+      eventKeys: new EventIndex(),
       lease: undefined,
       epoch: 0,
     };
@@ -628,15 +629,17 @@ export class MemoryStore implements Store {
       };
     });
 
-    const seen = new Set<string>();
-    const events: { key: string; identity: string; event: ExecutionEvent }[] = [];
+    // Events repeated within this transition are skipped too.
+    const seen = new Map<string, EventIndex>();
+    const events: { key: string; identity: EventIdentity; event: ExecutionEvent }[] = [];
     for (const event of transition.events ?? []) {
       const target = eventTarget(event);
       const { key, row } = resolve(target.execution, () => `${event.kind} event`);
       if (row?.eventKeys.has(target.identity) === true) continue;
-      const scoped = `${key}\u0001${target.identity}`;
-      if (seen.has(scoped)) continue;
-      seen.add(scoped);
+      let pending = seen.get(key);
+      if (pending === undefined) seen.set(key, (pending = new EventIndex()));
+      if (pending.has(target.identity)) continue;
+      pending.add(target.identity);
       events.push({ key, identity: target.identity, event });
     }
     return { execution, nodes, tasks, events };
@@ -653,7 +656,11 @@ interface CommitPlan {
     readonly taskKey: string;
     readonly record: TaskExecutionRecord;
   }[];
-  readonly events: readonly { readonly key: string; readonly identity: string; readonly event: ExecutionEvent }[];
+  readonly events: readonly {
+    readonly key: string;
+    readonly identity: EventIdentity;
+    readonly event: ExecutionEvent;
+  }[];
 }
 
 function identity<T>(value: T): T {
@@ -718,33 +725,42 @@ function ttlOf(ttlMs: number): number {
   return ttlMs;
 }
 
-function timestampKey(timestamp: idl.wkt.Timestamp | undefined): string {
-  // Number(seconds) is exact for any real time (and cheaper than a bigint's toString).
-  return timestamp === undefined ? '' : `${Number(timestamp.seconds)}.${timestamp.nanos}`;
-}
-
 /** The execution an event belongs to, and its identity (entity, phase, occurred_at) within that execution. */
-function eventTarget(event: ExecutionEvent): { execution: WorkflowExecutionIdentifier | undefined; identity: string } {
+function eventTarget(event: ExecutionEvent): {
+  execution: WorkflowExecutionIdentifier | undefined;
+  identity: EventIdentity;
+} {
   switch (event.kind) {
     case 'workflow':
       return {
         execution: event.event.executionId,
-        identity: `w\u0000${event.event.phase}\u0000${timestampKey(event.event.occurredAt)}`,
+        identity: identityOf('workflow', '', event.event.phase, event.event.occurredAt),
       };
     case 'node':
       return {
         execution: event.event.id?.executionId,
-        identity: `n\u0000${event.event.id?.nodeId ?? ''}\u0000${event.event.phase}\u0000${timestampKey(event.event.occurredAt)}`,
+        identity: identityOf('node', event.event.id?.nodeId ?? '', event.event.phase, event.event.occurredAt),
       };
     case 'task': {
       const e = event.event;
       const task = taskExecutionKey(e.parentNodeExecutionId?.nodeId ?? '', e.retryAttempt, e.taskId);
       return {
         execution: e.parentNodeExecutionId?.executionId,
-        identity: `t\u0000${task}\u0000${e.phase}\u0000${timestampKey(e.occurredAt)}`,
+        identity: identityOf('task', task, e.phase, e.occurredAt),
       };
     }
     default:
       throw new InvalidArgumentError(`unknown event kind ${JSON.stringify((event as { kind: unknown }).kind)}`);
   }
+}
+
+function identityOf(
+  kind: EventIdentity['kind'],
+  entity: string,
+  phase: number,
+  occurredAt: idl.wkt.Timestamp | undefined,
+): EventIdentity {
+  return occurredAt === undefined
+    ? { kind, entity, phase, seconds: Number.NaN, nanos: Number.NaN }
+    : { kind, entity, phase, seconds: Number(occurredAt.seconds), nanos: occurredAt.nanos };
 }

@@ -88,7 +88,7 @@ export class ExecutionRunner implements Runtime {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private readonly lifetime = new AbortController();
-  private lastStamp: { ms: number; timestamp: idl.wkt.Timestamp } | undefined;
+  private readonly stamps = new Map<number, idl.wkt.Timestamp>();
 
   /**
    * @param services the engine's ports and settings
@@ -899,10 +899,18 @@ export class ExecutionRunner implements Runtime {
     return nodeExecutionIdOf(run, this.executionId);
   }
 
-  /** The Timestamp of `ms`; the same object while the clock reads the same millisecond. */
+  /**
+   * The Timestamp of `ms`, shared by the records and events of the same millisecond (a flush stamps many rows
+   * with a few distinct times: now, and when their nodes started).
+   */
   private stamp(ms: number): idl.wkt.Timestamp {
-    if (this.lastStamp?.ms !== ms) this.lastStamp = { ms, timestamp: timestampFromMs(ms) };
-    return this.lastStamp.timestamp;
+    let timestamp = this.stamps.get(ms);
+    if (timestamp === undefined) {
+      if (this.stamps.size >= 64) this.stamps.clear();
+      timestamp = timestampFromMs(ms);
+      this.stamps.set(ms, timestamp);
+    }
+    return timestamp;
   }
 
   private nodeRecord(run: NodeRun): Omit<NodeExecutionRecord, 'revision'> {

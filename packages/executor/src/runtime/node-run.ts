@@ -182,12 +182,14 @@ export function taskExecutionIdOf(
   });
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Serializes node state. */
 export function encodeNodeState(state: NodeState): Uint8Array {
-  return encoder.encode(JSON.stringify(state));
+  // Node's Buffer pool holds small encodings in shared slabs: no ArrayBuffer of its own per record (which the
+  // garbage collector tracks one by one). A plain Uint8Array view, so that `slice` copies as everywhere else.
+  const pooled = Buffer.from(JSON.stringify(state), 'utf8');
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
 }
 
 /** Reads node state written by {@link encodeNodeState}. */
