@@ -96,7 +96,7 @@ export class DataScope {
   /** Prefix of value paths that names upload locations (`my.task.outputs`); stripped from them. */
   readonly pathPrefix: string;
   readonly #uploads: PlannedUpload[] = [];
-  readonly #destinations = new Set<string>();
+  #destinations: Set<string> | undefined;
 
   /**
    * @param access what data operations use
@@ -110,6 +110,11 @@ export class DataScope {
   /** Plans an upload. */
   plan(upload: PlannedUpload): void {
     this.#uploads.push(upload);
+  }
+
+  /** Whether uploads are planned and not yet run. */
+  get pending(): boolean {
+    return this.#uploads.length > 0;
   }
 
   /** Runs the planned uploads (a few at a time) and forgets them. */
@@ -149,8 +154,9 @@ export class DataScope {
     // Two values whose paths read alike once sanitized (map keys `a b` and `a_b`) never share a location: later
     // ones get a suffix, in conversion order, so the same values always land in the same places.
     let destination = base;
-    for (let n = 2; this.#destinations.has(destination); n++) destination = `${base}-${n}`;
-    this.#destinations.add(destination);
+    const taken = (this.#destinations ??= new Set());
+    for (let n = 2; taken.has(destination); n++) destination = `${base}-${n}`;
+    taken.add(destination);
     return destination;
   }
 }
@@ -187,6 +193,6 @@ export function currentDataScope(): DataScope | undefined {
 export async function withDataAccess<T>(access: DataAccess, pathPrefix: string, convert: () => T): Promise<T> {
   const scope = new DataScope(access, pathPrefix);
   const result = withDataScope(scope, convert);
-  await scope.flush();
+  if (scope.pending) await scope.flush();
   return result;
 }

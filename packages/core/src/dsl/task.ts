@@ -221,16 +221,16 @@ export function defineTask<I extends TypeMap, O extends TypeMap>(
   // Validated and built once, from the options as they are now.
   const base = buildTemplate(config, inputs, outputs, {});
 
+  const inputsPath = { path: `${name}.inputs` };
+  const outputsPath = { path: `${name}.outputs` };
   const execute = async (literals: LiteralMap, context: TaskRunContext): Promise<LiteralMap> => {
     // File, directory and dataset inputs become handles on the context's data access; local files, content and
     // rows among the outputs are uploaded under its raw-output prefix before the outputs are returned.
-    const values = withDataScope(new DataScope(context.data), () =>
-      fromLiteralMap(inputs, literals, { path: `${name}.inputs` }),
-    );
+    const values = withDataScope(new DataScope(context.data), () => fromLiteralMap(inputs, literals, inputsPath));
     const result = (await fn(values, context)) ?? {};
-    const scope = new DataScope(context.data, `${name}.outputs`);
-    const out = withDataScope(scope, () => toLiteralMap(outputs, result as InputsOf<O>, { path: `${name}.outputs` }));
-    await scope.flush();
+    const scope = new DataScope(context.data, outputsPath.path);
+    const out = withDataScope(scope, () => toLiteralMap(outputs, result as InputsOf<O>, outputsPath));
+    if (scope.pending) await scope.flush();
     return out;
   };
 

@@ -23,14 +23,19 @@ export async function resolveBindings(
   for (const binding of bindings) {
     if (binding.binding === undefined) continue;
     const literal = await resolveData(binding.binding, lookup, `${nodeId}.${binding.var}`);
-    Object.defineProperty(literals, binding.var, {
-      value: literal,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    if (binding.var === '__proto__') {
+      // An own property, not the prototype.
+      Object.defineProperty(literals, binding.var, {
+        value: literal,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      literals[binding.var] = literal;
+    }
   }
-  return create(idl.core.LiteralMapSchema, { literals });
+  return { $typeName: 'flyteidl.core.LiteralMap', literals };
 }
 
 async function resolveData(data: idl.core.BindingData, lookup: OutputLookup, where: string): Promise<Literal> {
