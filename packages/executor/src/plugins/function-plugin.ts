@@ -152,9 +152,17 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
           },
         };
       }
-      run = this.start(ctx, definition);
-      // Functions that end at once complete in this call: no extra round trip.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      const started = this.start(ctx, definition);
+      run = started.run;
+      // A function that ends at once (within this turn of the event loop) completes in this call: no extra round
+      // trip, and the node's start and end are committed together.
+      await new Promise<void>((resolve) => {
+        const timer = setImmediate(resolve);
+        void started.settled.then(() => {
+          clearImmediate(timer);
+          resolve();
+        });
+      });
       if (!run.done) return { phase: 'running', state: { started: true }, checkAgainAfterMs: RECHECK_MS };
     }
     if (!run.done) return { phase: 'running', checkAgainAfterMs: RECHECK_MS };
@@ -237,7 +245,10 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     return this.pool;
   }
 
-  private start(ctx: TaskContext<FunctionState>, definition: FunctionTask): Running {
+  private start(
+    ctx: TaskContext<FunctionState>,
+    definition: FunctionTask,
+  ): { readonly run: Running; readonly settled: Promise<void> } {
     const signal = ctx.signal;
     const run: Running = { signal, done: false };
     this.running.set(ctx.metadata.generatedName, run);
@@ -249,7 +260,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
       data,
     };
-    void this.queue
+    const settled = this.queue
       .run(async () => {
         const inputs = await ctx.inputs.read({ signal: signal });
         signal.throwIfAborted();
@@ -305,6 +316,6 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
         run.done = true;
         ctx.requestRecheck('function ended');
       });
-    return run;
+    return { run, settled };
   }
 }
