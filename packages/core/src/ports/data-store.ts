@@ -4,6 +4,7 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { LiteralMapSchema, type LiteralMap, type WorkflowExecutionIdentifier } from '../gen/flyteidl/core/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { encodeLiteralMap } from '../literals/encode-literal-map.js';
 import type { BlobStore } from './blob-store.js';
 import type { OperationOptions } from './common.js';
 
@@ -160,9 +161,9 @@ export class DataStore {
     }
   }
 
-  /** Writes a LiteralMap. */
-  writeLiteralMap(uri: string, literals: LiteralMap, options?: OperationOptions): Promise<void> {
-    return this.write(uri, LiteralMapSchema, literals, options);
+  /** Writes a LiteralMap (the same bytes as {@link write} with `LiteralMapSchema`, encoded faster). */
+  async writeLiteralMap(uri: string, literals: LiteralMap, options?: OperationOptions): Promise<void> {
+    await this.blob.put(uri, encodeLiteralMap(literals), { ...options, contentType: 'application/x-protobuf' });
   }
 
   /** Reads a LiteralMap. */
