@@ -20,11 +20,21 @@ export async function* bodyChunks(body: BlobBody, signal: AbortSignal | undefine
   throwIfAborted(signal);
 }
 
+/** Below this size, copies go into Node's Buffer pool: no ArrayBuffer of their own for the GC to track. */
+const POOLED = Buffer.poolSize >>> 1;
+
+/** A copy of `bytes` as a plain Uint8Array (whose `slice` copies). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength >= POOLED) return bytes.slice();
+  const pooled = Buffer.from(bytes);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
+}
+
 /** The whole body as one new array (never a view of the caller's buffers, which may be reused). */
 export async function readBody(body: BlobBody, signal: AbortSignal | undefined): Promise<Uint8Array> {
   if (body instanceof Uint8Array) {
     throwIfAborted(signal);
-    return body.slice();
+    return copyOf(body);
   }
   const parts: Uint8Array[] = [];
   let size = 0;
