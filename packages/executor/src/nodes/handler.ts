@@ -32,7 +32,7 @@ export interface Runtime {
   /** The node's inputs (resolved, or read back after a restart). */
   inputsOf(run: NodeRun): Promise<idl.core.LiteralMap>;
   /** The outputs of a finished node (read back after a restart). */
-  outputsOf(run: NodeRun): Promise<idl.core.LiteralMap>;
+  outputsOf(run: NodeRun): idl.core.LiteralMap | Promise<idl.core.LiteralMap>;
   /** Data locations of the node's current attempt. */
   paths(run: NodeRun): NodeDataPaths;
   /** Prefix of the raw data of the node's current attempt. */

@@ -11,87 +11,116 @@ type LiteralMap = idl.core.LiteralMap;
 export type OutputLookup = (nodeId: string) => LiteralMap | Promise<LiteralMap>;
 
 /**
- * Resolves bindings into the LiteralMap of a node's inputs.
- * @throws {NodeFailure} when a promised output or attribute is missing (a user error of the upstream node).
+ * Resolves bindings into the LiteralMap of a node's inputs: at once when every upstream output is in memory (the
+ * common case, no promise made), else once the outputs read from the blob store arrive.
+ * @throws {NodeFailure} when a promised output or attribute is missing (a user error of the upstream node); thrown
+ * at once or as a rejection.
  */
-export async function resolveBindings(
+export function resolveBindings(
   bindings: readonly idl.core.Binding[],
   lookup: OutputLookup,
   nodeId: string,
-): Promise<LiteralMap> {
-  const literals: { [name: string]: Literal } = {};
+): LiteralMap | Promise<LiteralMap> {
+  const names: string[] = [];
+  const values: (Literal | Promise<Literal>)[] = [];
+  let pending = false;
   for (const binding of bindings) {
     if (binding.binding === undefined) continue;
-    const literal = await resolveData(binding.binding, lookup, `${nodeId}.${binding.var}`);
-    if (binding.var === '__proto__') {
-      // An own property, not the prototype.
-      Object.defineProperty(literals, binding.var, {
-        value: literal,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      literals[binding.var] = literal;
-    }
+    const value = resolveData(binding.binding, lookup, nodeId, binding.var);
+    if (value instanceof Promise) pending = true;
+    names.push(binding.var);
+    values.push(value);
   }
+  return pending
+    ? Promise.all(values).then((literals) => literalMap(names, literals))
+    : literalMap(names, values as Literal[]);
+}
+
+function literalMap(names: readonly string[], values: readonly Literal[]): LiteralMap {
+  const literals: { [name: string]: Literal } = {};
+  for (let i = 0; i < names.length; i++) setOwn(literals, names[i]!, values[i]!);
   return { $typeName: 'flyteidl.core.LiteralMap', literals };
 }
 
-async function resolveData(data: idl.core.BindingData, lookup: OutputLookup, where: string): Promise<Literal> {
-  let literal: Literal;
+/** Sets an own property, `__proto__` included. */
+function setOwn(target: { [key: string]: Literal }, key: string, value: Literal): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+/** All of `items`, at once when none is a promise. */
+function all(items: readonly (Literal | Promise<Literal>)[]): Literal[] | Promise<Literal[]> {
+  for (const item of items) if (item instanceof Promise) return Promise.all(items);
+  return items as Literal[];
+}
+
+/** `fn` of `value`, at once or when it arrives. */
+function then<T, U>(value: T | Promise<T>, fn: (value: T) => U): U | Promise<U> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+function resolveData(
+  data: idl.core.BindingData,
+  lookup: OutputLookup,
+  nodeId: string,
+  path: string,
+): Literal | Promise<Literal> {
+  // Where the binding is, for errors (made only then).
+  const where = () => `${nodeId}.${path}`;
+  let literal: Literal | Promise<Literal>;
   const value = data.value;
   switch (value.case) {
     case 'scalar':
       literal = create(idl.core.LiteralSchema, { value: { case: 'scalar', value: value.value } });
       break;
     case 'collection': {
-      const items: Literal[] = [];
-      for (const item of value.value.bindings) items.push(await resolveData(item, lookup, where));
-      literal = create(idl.core.LiteralSchema, { value: { case: 'collection', value: { literals: items } } });
+      const items = value.value.bindings.map((item) => resolveData(item, lookup, nodeId, path));
+      literal = then(all(items), (literals) =>
+        create(idl.core.LiteralSchema, { value: { case: 'collection', value: { literals } } }),
+      );
       break;
     }
     case 'map': {
-      const entries: { [key: string]: Literal } = {};
-      for (const [key, item] of Object.entries(value.value.bindings)) {
-        Object.defineProperty(entries, key, {
-          value: await resolveData(item, lookup, `${where}.${key}`),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      literal = create(idl.core.LiteralSchema, { value: { case: 'map', value: { literals: entries } } });
+      const keys = Object.keys(value.value.bindings);
+      const items = keys.map((key) => resolveData(value.value.bindings[key]!, lookup, nodeId, `${path}.${key}`));
+      literal = then(all(items), (resolved) => {
+        const entries: { [key: string]: Literal } = {};
+        for (let i = 0; i < keys.length; i++) setOwn(entries, keys[i]!, resolved[i]!);
+        return create(idl.core.LiteralSchema, { value: { case: 'map', value: { literals: entries } } });
+      });
       break;
     }
     case 'promise': {
-      const outputs = await lookup(value.value.nodeId);
-      const found = Object.hasOwn(outputs.literals, value.value.var) ? outputs.literals[value.value.var] : undefined;
-      if (found === undefined) {
-        throw new NodeFailure(
-          'OutputsNotFound',
-          `${where}: node ${value.value.nodeId} produced no output ${value.value.var}`,
-          'user',
-        );
-      }
-      literal = resolveAttributePath(found, value.value.attrPath, `${value.value.nodeId}.${value.value.var}`);
+      const reference = value.value;
+      literal = then(lookup(reference.nodeId), (outputs) => {
+        const found = Object.hasOwn(outputs.literals, reference.var) ? outputs.literals[reference.var] : undefined;
+        if (found === undefined) {
+          throw new NodeFailure(
+            'OutputsNotFound',
+            `${where()}: node ${reference.nodeId} produced no output ${reference.var}`,
+            'user',
+          );
+        }
+        return resolveAttributePath(found, reference.attrPath, `${reference.nodeId}.${reference.var}`);
+      });
       break;
     }
     case 'offloadedMetadata':
       literal = create(idl.core.LiteralSchema, { value: { case: 'offloadedMetadata', value: value.value } });
       break;
     default:
-      throw new NodeFailure('BindingResolutionFailed', `${where}: the binding has no value`, 'user');
+      throw new NodeFailure('BindingResolutionFailed', `${where()}: the binding has no value`, 'user');
   }
-  if (data.union?.targetType !== undefined) {
-    literal = create(idl.core.LiteralSchema, {
-      value: {
-        case: 'scalar',
-        value: { value: { case: 'union', value: { value: literal, type: data.union.targetType } } },
-      },
-    });
-  }
-  return literal;
+  const targetType = data.union?.targetType;
+  if (targetType === undefined) return literal;
+  return then(literal, (inner) =>
+    create(idl.core.LiteralSchema, {
+      value: { case: 'scalar', value: { value: { case: 'union', value: { value: inner, type: targetType } } } },
+    }),
+  );
 }
 
 /** Follows an attribute path (`x[0]`, `x["key"]`, struct fields) into a literal. */

@@ -42,6 +42,8 @@ import type { EngineServices } from './services.js';
 const NP = idl.core.NodeExecution_Phase;
 const WP = idl.core.WorkflowExecution_Phase;
 const START = 'start-node';
+/** The unset case of a oneof, shared by the records and events the engine builds (which are never mutated). */
+const NO_CASE: { readonly case: undefined; readonly value?: undefined } = Object.freeze({ case: undefined });
 const END = 'end-node';
 
 /** What a runner tells the engine. */
@@ -237,10 +239,15 @@ export class ExecutionRunner implements Runtime {
     return run.inputs;
   }
 
-  async outputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
+  outputsOf(run: NodeRun): idl.core.LiteralMap | Promise<idl.core.LiteralMap> {
     if (run.outputs !== undefined) return run.outputs;
     if (run.spec.id === START) return run.dag.inputs;
     if (run.phase === NP.SKIPPED) return create(idl.core.LiteralMapSchema);
+    return this.readOutputs(run);
+  }
+
+  /** Outputs not in memory (after a restart), read from the record's URI or the attempt's outputs.pb. */
+  private async readOutputs(run: NodeRun): Promise<idl.core.LiteralMap> {
     const uri = run.memo.outputUri as string | undefined;
     run.outputs = await this.services.data.readLiteralMap(uri ?? this.paths(run).outputs, {
       signal: this.lifetime.signal,
@@ -434,7 +441,7 @@ export class ExecutionRunner implements Runtime {
     if (isDonePhase(run.phase)) {
       if (run.spec.id === END) {
         if (dag.status === 'running') {
-          void this.outputsOf(run).then(
+          void Promise.resolve(this.outputsOf(run)).then(
             (outputs) => {
               dag.outputs = outputs;
               dag.status = 'succeeded';
@@ -573,11 +580,14 @@ export class ExecutionRunner implements Runtime {
     if (run.phase === NP.UNDEFINED) {
       if (handler.executable && !run.slot && !this.takeSlot(run)) return;
       try {
-        run.inputs =
+        let inputs =
           run.givenInputs ??
           (run.spec.id === START
             ? run.dag.inputs
-            : await resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id));
+            : resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id));
+        // Upstream outputs in memory resolve at once; outputs read back after a restart arrive later.
+        if (inputs instanceof Promise) inputs = await inputs;
+        run.inputs = inputs;
       } catch (error) {
         this.fail(run, failureFrom(error), false);
         return;
@@ -913,6 +923,15 @@ export class ExecutionRunner implements Runtime {
     return timestamp;
   }
 
+  /** The `inputUri` case of an attempt's events, made once per attempt. */
+  private inputValue(run: NodeRun, attempt: number): { case: 'inputUri'; value: string } {
+    const cached = run.memo.inputValue as { attempt: number; value: { case: 'inputUri'; value: string } } | undefined;
+    if (cached?.attempt === attempt) return cached.value;
+    const value = { case: 'inputUri' as const, value: this.pathsOf(run, attempt).inputs };
+    run.memo.inputValue = { attempt, value };
+    return value;
+  }
+
   private nodeRecord(run: NodeRun): Omit<NodeExecutionRecord, 'revision'> {
     const now = this.now().getTime();
     const phase = run.phase;
@@ -928,7 +947,7 @@ export class ExecutionRunner implements Runtime {
             ? { case: 'outputUri', value: outputUri }
             : phase === NP.SUCCEEDED && run.memo.outputsInline === true && run.outputs !== undefined
               ? { case: 'outputData', value: run.outputs }
-              : { case: undefined },
+              : NO_CASE,
       phase,
       createdAt: this.stamp(run.createdAt || now),
       updatedAt: this.stamp(now),
@@ -943,7 +962,7 @@ export class ExecutionRunner implements Runtime {
                   executionId: run.childExecution,
                 },
               }
-            : { case: undefined },
+            : NO_CASE,
       deckUri: '',
       dynamicJobSpecUri: run.dynamic ? this.paths(run).futures : '',
     };
@@ -984,7 +1003,7 @@ export class ExecutionRunner implements Runtime {
       producerId: this.services.config.id,
       phase: run.phase,
       occurredAt: now,
-      inputValue: run.spec.id === START ? { case: undefined } : { case: 'inputUri', value: this.paths(run).inputs },
+      inputValue: run.spec.id === START ? NO_CASE : this.inputValue(run, run.state.a),
       outputResult:
         run.phase === NP.SUCCEEDED && outputUri !== undefined
           ? { case: 'outputUri', value: outputUri }
@@ -992,8 +1011,8 @@ export class ExecutionRunner implements Runtime {
             ? { case: 'outputData', value: run.outputs }
             : run.error !== undefined && (run.phase === NP.FAILED || run.phase === NP.TIMED_OUT)
               ? { case: 'error', value: run.error }
-              : { case: undefined },
-      targetMetadata: { case: undefined },
+              : NO_CASE,
+      targetMetadata: NO_CASE,
       retryGroup: String(run.state.a),
       specNodeId: run.spec.id,
       nodeName: run.spec.metadata?.name ?? run.spec.id,
@@ -1018,7 +1037,6 @@ export class ExecutionRunner implements Runtime {
 
   private taskEvent(run: NodeRun, attempt: TaskAttempt): idl.event.TaskExecutionEvent {
     const now = this.stamp(this.now().getTime());
-    const paths = this.pathsOf(run, attempt.attempt);
     const event: idl.event.TaskExecutionEvent = {
       $typeName: 'flyteidl.event.TaskExecutionEvent',
       taskId: attempt.template.id,
@@ -1028,7 +1046,7 @@ export class ExecutionRunner implements Runtime {
       producerId: this.services.config.id,
       logs: attempt.logs as idl.core.TaskLog[],
       occurredAt: now,
-      inputValue: { case: 'inputUri', value: paths.inputs },
+      inputValue: this.inputValue(run, attempt.attempt),
       outputResult: attemptResult(attempt),
       phaseVersion: attempt.phaseVersion,
       reason: attempt.reason,
@@ -1198,10 +1216,24 @@ function attemptResult(
   | { case: 'outputData'; value: idl.core.LiteralMap }
   | { case: 'error'; value: idl.core.ExecutionError }
   | { case: undefined; value?: undefined } {
-  if (attempt.outputUri !== undefined) return { case: 'outputUri', value: attempt.outputUri };
-  if (attempt.outputData !== undefined) return { case: 'outputData', value: attempt.outputData };
-  if (attempt.error !== undefined) return { case: 'error', value: attempt.error };
-  return { case: undefined };
+  // Made once per result: the attempt's last event and record carry the same one.
+  const cached = attempt.result;
+  if (attempt.outputUri !== undefined) {
+    return cached?.case === 'outputUri' && cached.value === attempt.outputUri
+      ? cached
+      : (attempt.result = { case: 'outputUri', value: attempt.outputUri });
+  }
+  if (attempt.outputData !== undefined) {
+    return cached?.case === 'outputData' && cached.value === attempt.outputData
+      ? cached
+      : (attempt.result = { case: 'outputData', value: attempt.outputData });
+  }
+  if (attempt.error !== undefined) {
+    return cached?.case === 'error' && cached.value === attempt.error
+      ? cached
+      : (attempt.result = { case: 'error', value: attempt.error });
+  }
+  return NO_CASE;
 }
 
 /** The plugin metadata of a task attempt, made again only when its external resources change. */

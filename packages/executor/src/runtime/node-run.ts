@@ -61,6 +61,11 @@ export interface TaskAttempt {
   id?: idl.core.TaskExecutionIdentifier;
   /** Its metadata as events carry it, once made (for these external resources). */
   metadata?: idl.event.TaskExecutionMetadata;
+  /** Its result as events and records carry it, once made. */
+  result?:
+    | { readonly case: 'outputUri'; readonly value: string }
+    | { readonly case: 'outputData'; readonly value: idl.core.LiteralMap }
+    | { readonly case: 'error'; readonly value: idl.core.ExecutionError };
 }
 
 /** One node instance of an execution. */
