@@ -111,6 +111,10 @@ describe('joinUri', () => {
       }
     }
     expect(store.rawOutputPath(id, 'n0', 1, 's3://custom/')).toBe('s3://custom/p/d/e/n0/1');
+    // The same id object, changed: new paths.
+    id.name = 'e2';
+    expect(store.nodePaths(id, 'n0', 0).dir).toBe('mem://m/meta/p/d/e2/n0/0');
+    expect(store.rawOutputPath(id, 'n0', 0)).toBe('mem://r/p/d/e2/n0/0');
   });
 });
 

@@ -580,11 +580,10 @@ export class MemoryStore implements Store {
       return last;
     };
     // Revisions written earlier in this same transition (a row may appear twice), per execution key.
-    const staged = new Map<string, Map<string, number>>();
+    const staged = { n: new Map<string, Map<string, number>>(), t: new Map<string, Map<string, number>>() };
     const stagedOf = (kind: 'n' | 't', key: string): Map<string, number> => {
-      const scope = `${kind}\u0000${key}`;
-      let map = staged.get(scope);
-      if (map === undefined) staged.set(scope, (map = new Map()));
+      let map = staged[kind].get(key);
+      if (map === undefined) staged[kind].set(key, (map = new Map()));
       return map;
     };
 

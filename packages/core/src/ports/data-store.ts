@@ -57,6 +57,15 @@ export function joinUri(base: string, ...parts: readonly string[]): string {
   return scheme + (rest.startsWith('/') ? '/' : '') + segments.join('/');
 }
 
+/** The directories of one execution, and the id fields they were made from. */
+interface ExecutionPrefixes {
+  readonly project: string;
+  readonly domain: string;
+  readonly name: string;
+  readonly metadata: string;
+  readonly raw: string;
+}
+
 /** A path segment {@link joinUri} keeps as it is: no `/`, not empty, not `.` or `..`. */
 const SIMPLE_SEGMENT = /^(?!\.\.?$)[^/]+$/;
 
@@ -106,13 +115,22 @@ export class DataStore {
 
   // The engine asks for the paths of every node attempt: the execution's directories are joined (and checked)
   // once per execution id object, and simple node ids are appended without splitting the whole path again.
-  readonly #executionPrefixes = new WeakMap<WorkflowExecutionIdentifier, { metadata: string; raw: string }>();
+  // (Made again when the id object was changed since: messages are mutable.)
+  readonly #executionPrefixes = new WeakMap<WorkflowExecutionIdentifier, ExecutionPrefixes>();
 
-  #prefixes(execution: WorkflowExecutionIdentifier): { metadata: string; raw: string } {
+  #prefixes(execution: WorkflowExecutionIdentifier): ExecutionPrefixes {
+    const { project, domain, name } = execution;
     let prefixes = this.#executionPrefixes.get(execution);
-    if (prefixes === undefined) {
-      const { project, domain, name } = execution;
+    if (
+      prefixes === undefined ||
+      prefixes.project !== project ||
+      prefixes.domain !== domain ||
+      prefixes.name !== name
+    ) {
       prefixes = {
+        project,
+        domain,
+        name,
         metadata: joinUri(this.layout.metadataPrefix, project, domain, name),
         raw: joinUri(this.layout.rawOutputPrefix, project, domain, name),
       };
