@@ -56,7 +56,11 @@ const WP = idl.core.WorkflowExecution_Phase;
 const RT = idl.core.ResourceType;
 const Mode = idl.admin.ExecutionMetadata_ExecutionMode;
 
-/** Events the engine emits (after the transition they describe is committed). */
+/**
+ * Events the engine emits (after the transition they describe is committed). Events, and the records the engine
+ * stores, share their parts (ids, timestamps, outputs) with each other and with the engine's state: read them, copy
+ * them (`clone` from @bufbuild/protobuf) before changing anything.
+ */
 export interface EngineEvents {
   /** A workflow execution changed phase. */
   workflow: [event: idl.event.WorkflowExecutionEvent];
