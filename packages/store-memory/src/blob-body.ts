@@ -24,7 +24,7 @@ export async function* bodyChunks(body: BlobBody, signal: AbortSignal | undefine
 const POOLED = Buffer.poolSize >>> 1;
 
 /** A copy of `bytes` as a plain Uint8Array (whose `slice` copies). */
-function copyOf(bytes: Uint8Array): Uint8Array {
+export function copyOf(bytes: Uint8Array): Uint8Array {
   if (bytes.byteLength >= POOLED) return bytes.slice();
   const pooled = Buffer.from(bytes);
   return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);

@@ -13,7 +13,7 @@ import {
   type PutOptions,
 } from '@flyte-ts/core';
 import { throwIfAborted } from './abort.js';
-import { readBody } from './blob-body.js';
+import { copyOf, readBody } from './blob-body.js';
 import { pageOfUris, sortUris } from './blob-pages.js';
 
 /** Size of the chunks `getStream` yields. */
@@ -62,7 +62,8 @@ export class MemoryBlobStore implements BlobStore {
   async put(uri: string, body: BlobBody, options?: PutOptions): Promise<BlobInfo> {
     throwIfAborted(options?.signal);
     checkObjectUri(uri);
-    const bytes = await readBody(body, options?.signal);
+    // Bytes are copied at once; only streams are read chunk by chunk.
+    const bytes = body instanceof Uint8Array ? copyOf(body) : await readBody(body, options?.signal);
     const stored: StoredObject = {
       bytes,
       modifiedMs: Date.now(),

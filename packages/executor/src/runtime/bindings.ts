@@ -68,8 +68,6 @@ function resolveData(
   nodeId: string,
   path: string,
 ): Literal | Promise<Literal> {
-  // Where the binding is, for errors (made only then).
-  const where = () => `${nodeId}.${path}`;
   let literal: Literal | Promise<Literal>;
   const value = data.value;
   switch (value.case) {
@@ -94,25 +92,19 @@ function resolveData(
       break;
     }
     case 'promise': {
+      const outputs = lookup(value.value.nodeId);
       const reference = value.value;
-      literal = then(lookup(reference.nodeId), (outputs) => {
-        const found = Object.hasOwn(outputs.literals, reference.var) ? outputs.literals[reference.var] : undefined;
-        if (found === undefined) {
-          throw new NodeFailure(
-            'OutputsNotFound',
-            `${where()}: node ${reference.nodeId} produced no output ${reference.var}`,
-            'user',
-          );
-        }
-        return resolveAttributePath(found, reference.attrPath, `${reference.nodeId}.${reference.var}`);
-      });
+      literal =
+        outputs instanceof Promise
+          ? outputs.then((arrived) => promised(arrived, reference, nodeId, path))
+          : promised(outputs, reference, nodeId, path);
       break;
     }
     case 'offloadedMetadata':
       literal = create(idl.core.LiteralSchema, { value: { case: 'offloadedMetadata', value: value.value } });
       break;
     default:
-      throw new NodeFailure('BindingResolutionFailed', `${where()}: the binding has no value`, 'user');
+      throw new NodeFailure('BindingResolutionFailed', `${nodeId}.${path}: the binding has no value`, 'user');
   }
   const targetType = data.union?.targetType;
   if (targetType === undefined) return literal;
@@ -121,6 +113,21 @@ function resolveData(
       value: { case: 'scalar', value: { value: { case: 'union', value: { value: inner, type: targetType } } } },
     }),
   );
+}
+
+/** The output a promise binding names, followed along its attribute path. */
+function promised(outputs: LiteralMap, reference: idl.core.OutputReference, nodeId: string, path: string): Literal {
+  const found = Object.hasOwn(outputs.literals, reference.var) ? outputs.literals[reference.var] : undefined;
+  if (found === undefined) {
+    throw new NodeFailure(
+      'OutputsNotFound',
+      `${nodeId}.${path}: node ${reference.nodeId} produced no output ${reference.var}`,
+      'user',
+    );
+  }
+  return reference.attrPath.length === 0
+    ? found
+    : resolveAttributePath(found, reference.attrPath, `${reference.nodeId}.${reference.var}`);
 }
 
 /** Follows an attribute path (`x[0]`, `x["key"]`, struct fields) into a literal. */
