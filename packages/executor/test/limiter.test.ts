@@ -66,6 +66,26 @@ describe('Limiter', () => {
     expect(order).toEqual(Array.from({ length: 3000 }, (_, i) => i));
   });
 
+  it('hands out free slots at once with tryAcquire, never ahead of waiting jobs', async () => {
+    const limiter = new Limiter(2);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+    let ran = false;
+    const queued = limiter.run(() => {
+      ran = true;
+      return 1;
+    });
+    limiter.release();
+    // The freed slot went to the waiting job, not to a later tryAcquire.
+    expect(limiter.tryAcquire()).toBe(false);
+    expect(await queued).toBe(1);
+    expect(ran).toBe(true);
+    limiter.release();
+    await limiter.onIdle();
+    expect(limiter.active).toBe(0);
+  });
+
   it('rejects limits that are not positive integers', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => new Limiter(bad, 'config.handleConcurrency')).toThrow(/config.handleConcurrency must be/);

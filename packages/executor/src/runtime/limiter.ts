@@ -31,6 +31,21 @@ export class Limiter {
     return this.#waiting.length - this.#head;
   }
 
+  /**
+   * Takes a free slot at once, if there is one and nobody waits for one: the caller runs its job and must then
+   * `release` (in a `finally`).
+   */
+  tryAcquire(): boolean {
+    if (this.#active >= this.#concurrency || this.waiting > 0) return false;
+    this.#active++;
+    return true;
+  }
+
+  /** Gives back a slot taken with {@link tryAcquire}. */
+  release(): void {
+    this.#done();
+  }
+
   /** Runs `job` when a slot is free; settles as it does. A job that throws synchronously rejects. */
   run<T>(job: () => Promise<T> | T): Promise<T> {
     if (this.#active < this.#concurrency) return this.#start(job);

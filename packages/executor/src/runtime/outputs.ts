@@ -16,7 +16,22 @@ export type StoredOutputs = { readonly inline: true } | { readonly inline: false
  * Keeps `outputs` inline when they encode to at most `inlineLimitBytes`, else writes them to `uri`.
  * @throws {NodeFailure} `OutputsTooLarge` (not retryable) above `maxLiteralMapBytes`, naming `what`.
  */
-export async function storeOutputs(
+export function storeOutputs(
+  services: EngineServices,
+  what: string,
+  uri: string,
+  outputs: idl.core.LiteralMap,
+  options?: OperationOptions,
+): Promise<StoredOutputs> {
+  // Small maps of simple values are known to fit without encoding them (the hot path of small tasks).
+  const limit = services.config.data.inlineLimitBytes;
+  if (upperBoundSize(outputs, limit) <= limit) return INLINE;
+  return placeOutputs(services, what, uri, outputs, options);
+}
+
+const INLINE: Promise<StoredOutputs> = Promise.resolve({ inline: true });
+
+async function placeOutputs(
   services: EngineServices,
   what: string,
   uri: string,
@@ -24,8 +39,6 @@ export async function storeOutputs(
   options?: OperationOptions,
 ): Promise<StoredOutputs> {
   const { inlineLimitBytes, maxLiteralMapBytes } = services.config.data;
-  // Small maps of simple values are known to fit without encoding them (the hot path of small tasks).
-  if (upperBoundSize(outputs, inlineLimitBytes) <= inlineLimitBytes) return { inline: true };
   const bytes = toBinary(idl.core.LiteralMapSchema, outputs);
   if (bytes.byteLength > maxLiteralMapBytes) {
     throw new NodeFailure(

@@ -145,7 +145,8 @@ export const taskHandler: NodeHandler = {
         ),
       };
     }
-    const attempt = await ensureAttempt(run, rt, template, plugin);
+    let attempt = ensureAttempt(run, rt, template, plugin);
+    if (attempt instanceof Promise) attempt = await attempt;
 
     // The attempt's own deadline (TaskMetadata.timeout): abort it and retry as a user failure.
     const timeoutMs = minDefined(msOf(template.metadata?.timeout), msOf(run.spec.metadata?.timeout));
@@ -155,7 +156,7 @@ export const taskHandler: NodeHandler = {
       run.attemptSignal?.abort(new Error(`task attempt timed out after ${timeoutMs} ms`));
       const ctx = contextFor(run, rt, template, attempt, state, plugin);
       await plugin.abort(ctx, 'timeout').catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
-      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      await finalize(plugin, ctx, rt, run);
       const failure = new NodeFailure(TIMEOUT_CODE, `task attempt timed out after ${timeoutMs} ms`, 'user', true);
       endAttempt(run, rt, attempt, TP.FAILED, failure);
       return { phase: 'failed', failure };
@@ -165,7 +166,17 @@ export const taskHandler: NodeHandler = {
     run.memo.pluginCalled = true;
     let result: PluginTransition;
     try {
-      result = await rt.services.handleQueue.run(() => plugin.handle(ctx));
+      // A free slot is taken at once (the usual case): no queue entry.
+      const queue = rt.services.handleQueue;
+      if (queue.tryAcquire()) {
+        try {
+          result = await plugin.handle(ctx);
+        } finally {
+          queue.release();
+        }
+      } else {
+        result = await queue.run(() => plugin.handle(ctx));
+      }
     } catch (error) {
       result = {
         phase: 'retryable-failure',
@@ -208,7 +219,7 @@ export const taskHandler: NodeHandler = {
       // Outputs written through the context mean the task was not dynamic: no need to look for futures.pb (a
       // round trip to the blob store per task). Tasks that write their own files are checked, as in Flyte.
       if (run.outputs === undefined && (await hasDynamicSpec(rt, paths.futures))) {
-        await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+        await finalize(plugin, ctx, rt, run);
         attempt.phase = TP.SUCCEEDED;
         attempt.phaseVersion = 0;
         rt.stageTask(run);
@@ -231,7 +242,7 @@ export const taskHandler: NodeHandler = {
       // Outputs written through the context were placed by it (inline or in a blob); a plugin that wrote its own
       // outputs.pb left them there.
       if (run.memo.outputsInline !== true && run.memo.outputUri === undefined) run.memo.outputUri = paths.outputs;
-      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      await finalize(plugin, ctx, rt, run);
       if (key !== undefined) {
         const source = taskExecutionId(run, rt, attempt);
         try {
@@ -251,7 +262,7 @@ export const taskHandler: NodeHandler = {
     }
 
     if (result.phase === 'retryable-failure' || result.phase === 'permanent-failure') {
-      await plugin.finalize(ctx).catch((e: unknown) => rt.services.warn(`finalize of ${run.key}`, e));
+      await finalize(plugin, ctx, rt, run);
       await releaseReservation(run, rt, key, state);
       const error = result.error ?? { code: 'Unknown', message: result.reason ?? 'the task failed', kind: 'user' };
       const failure = new NodeFailure(error.code, error.message, error.kind, result.phase === 'retryable-failure');
@@ -297,7 +308,8 @@ export const taskHandler: NodeHandler = {
     const template = taskTemplateOf(run);
     const plugin = rt.services.plugins.find(template.type);
     if (plugin === undefined) return;
-    const attempt = await ensureAttempt(run, rt, template, plugin);
+    let attempt = ensureAttempt(run, rt, template, plugin);
+    if (attempt instanceof Promise) attempt = await attempt;
     const ctx = contextFor(run, rt, template, attempt, state, plugin);
     await plugin.abort(ctx, reason);
     await plugin.finalize(ctx);
@@ -309,6 +321,15 @@ export const taskHandler: NodeHandler = {
     endAttempt(run, rt, attempt, TP.ABORTED);
   },
 };
+
+/** Finalizes the attempt's plugin work; a failure is reported, not thrown. */
+async function finalize(plugin: TaskPlugin, ctx: TaskContext, rt: Runtime, run: NodeRun): Promise<void> {
+  try {
+    await plugin.finalize(ctx);
+  } catch (error) {
+    rt.services.warn(`finalize of ${run.key}`, error);
+  }
+}
 
 async function releaseReservation(
   run: NodeRun,
@@ -336,12 +357,12 @@ function taskExecutionId(run: NodeRun, rt: Runtime, attempt: TaskAttempt): idl.c
 }
 
 /** The attempt being run (created on the first call; after a restart, re-read with its stored revision). */
-async function ensureAttempt(
+function ensureAttempt(
   run: NodeRun,
   rt: Runtime,
   template: idl.core.TaskTemplate,
   plugin: TaskPlugin,
-): Promise<TaskAttempt> {
+): TaskAttempt | Promise<TaskAttempt> {
   const number = run.state.a;
   if (run.task !== undefined && run.task.attempt === number) return run.task;
   // Outputs placed by an earlier attempt that then failed are not this attempt's.
@@ -361,16 +382,20 @@ async function ensureAttempt(
     pluginId: plugin.id,
     phaseVersion: 0,
   };
-  if (run.kindState<TaskState>()?.s === true) {
-    const stored = await rt.services.store.getTaskExecution(taskExecutionId(run, rt, attempt));
+  if (run.kindState<TaskState>()?.s !== true) {
+    run.task = attempt;
+    return attempt;
+  }
+  // The plugin was called before a restart: the attempt's record is read back.
+  return rt.services.store.getTaskExecution(taskExecutionId(run, rt, attempt)).then((stored) => {
     if (stored !== undefined) {
       attempt.revision = stored.revision;
       attempt.phase = stored.taskExecution.closure?.phase ?? TP.UNDEFINED;
       attempt.logs = stored.taskExecution.closure?.logs ?? [];
     }
-  }
-  run.task = attempt;
-  return attempt;
+    run.task = attempt;
+    return attempt;
+  });
 }
 
 function endAttempt(
