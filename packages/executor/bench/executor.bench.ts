@@ -1,10 +1,11 @@
-// `npm run bench` (executor): the engine on the in-memory adapters with no-op tasks. Prints four figures and
-// asserts nothing: task executions per minute, a 100,000-node fan-out/fan-in (time and memory), launch → first
-// task running latency, and the engine's overhead per node (p50/p99).
+// `npm run bench` (executor): the engine on the in-memory adapters with no-op tasks, as built for publishing (the
+// script builds the packages first, and this file imports them by name). Prints four figures and asserts nothing:
+// task executions per minute, a 100,000-node fan-out/fan-in (time and memory), launch → first task running
+// latency, and the engine's overhead per node (p50/p99).
 import { performance } from 'node:perf_hooks';
 import { idl, t, task, workflow, type SerializationSettings } from '@flyte-ts/core';
 import { MemoryBlobStore, MemoryCatalog, MemoryStore } from '@flyte-ts/store-memory';
-import { createEngine, type Engine } from '../src/index.js';
+import { createEngine, type Engine } from '@flyte-ts/executor';
 
 const settings: SerializationSettings = { project: 'flytesnacks', domain: 'development', version: 'bench' };
 const noop = task({ name: 'bench.noop', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({ y: x }));
@@ -63,13 +64,26 @@ async function throughput(): Promise<void> {
   e.on('task', (event) => {
     if (event.phase === idl.core.TaskExecution_Phase.SUCCEEDED) tasks++;
   });
-  const started = performance.now();
-  const names = Array.from({ length: executions }, (_, i) => `t${i}`);
-  await Promise.all(names.map((name) => e.createExecution({ workflow: wf.id(settings), name, inputs: { x: 1 } })));
-  await Promise.all(names.map((name) => e.waitForExecution(id(name))));
-  const ms = performance.now() - started;
+  // One run: 20 executions of 1,001 tasks at once, on the engine's memory adapters (which keep every record).
+  const run = async (label: string): Promise<number> => {
+    tasks = 0;
+    const started = performance.now();
+    const names = Array.from({ length: executions }, (_, i) => `${label}-${i}`);
+    await Promise.all(names.map((name) => e.createExecution({ workflow: wf.id(settings), name, inputs: { x: 1 } })));
+    await Promise.all(names.map((name) => e.waitForExecution(id(name))));
+    const perMinute = (tasks / (performance.now() - started)) * 60_000;
+    if (tasks !== executions * 1001) throw new Error(`run ${label}: ${tasks} tasks succeeded, not ${executions * 1001}`);
+    return perMinute;
+  };
+  const format = (n: number) => Math.round(n).toLocaleString('en-US');
+  // The first run includes the JIT compiling the engine's code; an engine serving for minutes runs warm.
+  const cold = await run('cold');
+  const warm: number[] = [];
+  for (let i = 0; i < 5; i++) warm.push(await run(`warm${i}`));
+  const sorted = [...warm].sort((a, b) => a - b);
   console.log(
-    `throughput: ${tasks} no-op task executions (${executions} executions × 1,001 tasks) in ${ms.toFixed(0)} ms = ${Math.round((tasks / ms) * 60_000).toLocaleString('en-US')} per minute`,
+    `throughput: no-op task executions per minute (${executions} executions × 1,001 tasks per run): ` +
+      `median ${format(percentile(sorted, 50))} over 5 warm runs (${warm.map(format).join(', ')}); first run ${format(cold)}`,
   );
   await e.stop();
 }
