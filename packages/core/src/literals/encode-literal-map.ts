@@ -435,7 +435,9 @@ export function encodeLiteralMap(map: LiteralMap): Uint8Array {
   }
   pos = 0;
   literalEntries(map.literals);
-  const bytes = buf.slice(0, pos);
+  // A copy in Node's Buffer pool when small (no ArrayBuffer of its own), as a plain Uint8Array view.
+  const pooled = Buffer.from(buf.subarray(0, pos));
+  const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
   if (buf.length > RETAINED_SIZE) {
     buf = new Uint8Array(INITIAL_SIZE);
     view = new DataView(buf.buffer);

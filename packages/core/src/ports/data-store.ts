@@ -57,6 +57,8 @@ export function joinUri(base: string, ...parts: readonly string[]): string {
   return scheme + (rest.startsWith('/') ? '/' : '') + segments.join('/');
 }
 
+function ignore(): void {}
+
 /** The directories of one execution, and the id fields they were made from. */
 interface ExecutionPrefixes {
   readonly project: string;
@@ -180,8 +182,14 @@ export class DataStore {
   }
 
   /** Writes a LiteralMap (the same bytes as {@link write} with `LiteralMapSchema`, encoded faster). */
-  async writeLiteralMap(uri: string, literals: LiteralMap, options?: OperationOptions): Promise<void> {
-    await this.blob.put(uri, encodeLiteralMap(literals), { ...options, contentType: 'application/x-protobuf' });
+  writeLiteralMap(uri: string, literals: LiteralMap, options?: OperationOptions): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeLiteralMap(literals);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.blob.put(uri, bytes, { signal: options?.signal, contentType: 'application/x-protobuf' }).then(ignore);
   }
 
   /** Reads a LiteralMap. */

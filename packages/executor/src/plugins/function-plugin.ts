@@ -67,6 +67,24 @@ function workDirOf(generatedName: string): string {
   return join(workRoot, generatedName);
 }
 
+/** The data access of one attempt: its work directory is noted (for removal) when a download first asks for it. */
+class AttemptData implements DataAccess {
+  readonly datasets = DATASET_CODEC;
+
+  constructor(
+    readonly blob: DataAccess['blob'],
+    readonly rawOutputPrefix: string,
+    readonly signal: AbortSignal,
+    private readonly name: string,
+    private readonly workDirs: Set<string>,
+  ) {}
+
+  get workDir(): string {
+    this.workDirs.add(this.name);
+    return workDirOf(this.name);
+  }
+}
+
 /** How long a background function may go unobserved before the engine looks (it is told when it ends). */
 const RECHECK_MS = 60 * 60 * 1000;
 
@@ -216,18 +234,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
 
   /** The data access of an attempt; its work directory is noted when a download asks for it. */
   private dataAccess(ctx: TaskContext<FunctionState>, signal: AbortSignal): DataAccess {
-    const name = ctx.metadata.generatedName;
-    const workDirs = this.workDirs;
-    return {
-      blob: ctx.blob,
-      rawOutputPrefix: ctx.outputs.rawOutputPrefix,
-      datasets: DATASET_CODEC,
-      signal,
-      get workDir() {
-        workDirs.add(name);
-        return workDirOf(name);
-      },
-    };
+    return new AttemptData(ctx.blob, ctx.outputs.rawOutputPrefix, signal, ctx.metadata.generatedName, this.workDirs);
   }
 
   private addDependencies(entities: readonly Entity[]): void {
@@ -260,62 +267,71 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       rawOutputPrefix: ctx.outputs.rawOutputPrefix,
       data,
     };
-    const settled = this.queue
-      .run(async () => {
-        const inputs = await ctx.inputs.read({ signal: signal });
-        signal.throwIfAborted();
-        const expand = (definition as Partial<DynamicTaskDefinition<TypeMap, TypeMap>>).expand;
-        if (expand !== undefined) {
-          // A dynamic task writes the workflow to run instead of outputs; the engine runs it under the node.
-          const id = ctx.template.id;
-          const expansion = await expand(inputs, context, {
-            project: id?.project ?? '',
-            domain: id?.domain ?? '',
-            version: id?.version ?? '',
-            org: id?.org ?? '',
-          });
-          this.addDependencies(expansion.dependencies);
-          signal.throwIfAborted();
-          await ctx.blob.put(
-            `${ctx.outputs.outputPrefix}/futures.pb`,
-            toBinary(idl.core.DynamicJobSpecSchema, expansion.spec),
-            {
-              signal: signal,
-              contentType: 'application/x-protobuf',
-            },
-          );
-          return;
-        }
-        const outputs =
-          definition.config.worker === true && definition.config.module !== undefined
-            ? await this.workers().run(
-                {
-                  module: definition.config.module,
-                  name: definition.name,
-                  inputs,
-                  attempt: context.attempt,
-                  execution: ctx.metadata.execution,
-                  rawOutputPrefix: ctx.outputs.rawOutputPrefix,
-                  // Not noted yet: `data.workDir` is read (and noted) when the worker's task first uses it.
-                  workDir: workDirOf(ctx.metadata.generatedName),
-                },
-                signal,
-                data,
-              )
-            : await definition.execute(inputs, context);
-        signal.throwIfAborted();
-        await ctx.outputs.write(outputs, { signal: signal });
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          run.error = error ?? new Error('the task failed');
-        },
-      )
-      .finally(() => {
-        run.done = true;
-        ctx.requestRecheck('function ended');
-      });
+    const job = () => this.runFunction(ctx, definition, context, run);
+    // A free slot is taken at once (the usual case): no queue entry.
+    let settled: Promise<void>;
+    if (this.queue.tryAcquire()) {
+      settled = job().finally(() => this.queue.release());
+    } else {
+      settled = this.queue.run(job);
+    }
     return { run, settled };
+  }
+
+  /** Runs the function of an attempt and writes its outputs; never rejects (the error is kept on `run`). */
+  private async runFunction(
+    ctx: TaskContext<FunctionState>,
+    definition: FunctionTask,
+    context: TaskRunContext,
+    run: Running,
+  ): Promise<void> {
+    const signal = context.signal;
+    try {
+      const inputs = await ctx.inputs.read({ signal });
+      signal.throwIfAborted();
+      const expand = (definition as Partial<DynamicTaskDefinition<TypeMap, TypeMap>>).expand;
+      if (expand !== undefined) {
+        // A dynamic task writes the workflow to run instead of outputs; the engine runs it under the node.
+        const id = ctx.template.id;
+        const expansion = await expand(inputs, context, {
+          project: id?.project ?? '',
+          domain: id?.domain ?? '',
+          version: id?.version ?? '',
+          org: id?.org ?? '',
+        });
+        this.addDependencies(expansion.dependencies);
+        signal.throwIfAborted();
+        await ctx.blob.put(
+          `${ctx.outputs.outputPrefix}/futures.pb`,
+          toBinary(idl.core.DynamicJobSpecSchema, expansion.spec),
+          { signal, contentType: 'application/x-protobuf' },
+        );
+        return;
+      }
+      const outputs =
+        definition.config.worker === true && definition.config.module !== undefined
+          ? await this.workers().run(
+              {
+                module: definition.config.module,
+                name: definition.name,
+                inputs,
+                attempt: context.attempt,
+                execution: ctx.metadata.execution,
+                rawOutputPrefix: ctx.outputs.rawOutputPrefix,
+                // Not noted yet: `data.workDir` is read (and noted) when the worker's task first uses it.
+                workDir: workDirOf(ctx.metadata.generatedName),
+              },
+              signal,
+              context.data,
+            )
+          : await definition.execute(inputs, context);
+      signal.throwIfAborted();
+      await ctx.outputs.write(outputs, { signal });
+    } catch (error) {
+      run.error = error ?? new Error('the task failed');
+    } finally {
+      run.done = true;
+      ctx.requestRecheck('function ended');
+    }
   }
 }

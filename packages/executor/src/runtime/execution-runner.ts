@@ -119,6 +119,14 @@ export class ExecutionRunner implements Runtime {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
+  /** The execution this one recovers (the outputs of its succeeded nodes are reused), if it is a recovery. */
+  private get recovering(): idl.core.WorkflowExecutionIdentifier | undefined {
+    const metadata = this.execution.spec?.metadata;
+    return metadata?.mode === idl.admin.ExecutionMetadata_ExecutionMode.RECOVERED
+      ? metadata.referenceExecution
+      : undefined;
+  }
+
   /** Whether the runner stopped before the execution ended (shutdown, lost lease, conflict, broken Store). */
   get halted(): boolean {
     return this.stopped;
@@ -593,7 +601,7 @@ export class ExecutionRunner implements Runtime {
         return;
       }
       if (run.spec.id !== START && run.spec.id !== END) {
-        if (await this.recover(run)) return;
+        if (this.recovering !== undefined && (await this.recover(run, this.recovering))) return;
         await this.services.data.writeLiteralMap(this.paths(run).inputs, run.inputs, { signal: this.lifetime.signal });
       }
       run.state.t0 = nowMs;
@@ -636,10 +644,7 @@ export class ExecutionRunner implements Runtime {
    * In a recovery, a node that succeeded in the execution recovered from is not run again: its outputs are
    * copied and it is RECOVERED.
    */
-  private async recover(run: NodeRun): Promise<boolean> {
-    const metadata = this.execution.spec?.metadata;
-    const from = metadata?.referenceExecution;
-    if (metadata?.mode !== idl.admin.ExecutionMetadata_ExecutionMode.RECOVERED || from === undefined) return false;
+  private async recover(run: NodeRun, from: idl.core.WorkflowExecutionIdentifier): Promise<boolean> {
     const original = await this.services.store.getNodeExecution(
       create(idl.core.NodeExecutionIdentifierSchema, { nodeId: run.key, executionId: from }),
     );
