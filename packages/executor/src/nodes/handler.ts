@@ -29,6 +29,8 @@ export interface Runtime {
   readonly platformResources: PlatformResources | undefined;
   /** The execution's current time. */
   now(): Date;
+  /** The current time, in milliseconds since the epoch. */
+  nowMs(): number;
   /** The node's inputs (resolved, or read back after a restart). */
   inputsOf(run: NodeRun): Promise<idl.core.LiteralMap>;
   /** The outputs of a finished node (read back after a restart). */

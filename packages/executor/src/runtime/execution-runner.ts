@@ -147,6 +147,12 @@ export class ExecutionRunner implements Runtime {
     return this.services.clock.now();
   }
 
+  /** The current time of the engine's clock, in milliseconds. */
+  nowMs(): number {
+    const clock = this.services.clock;
+    return clock.nowMs === undefined ? clock.now().getTime() : clock.nowMs();
+  }
+
   /** Starts (or resumes) the execution. */
   async start(): Promise<void> {
     const phase = this.phase;
@@ -185,7 +191,7 @@ export class ExecutionRunner implements Runtime {
       this.setWorkflowPhase(WP.RUNNING);
       const created = this.execution.closure?.createdAt;
       if (created !== undefined) {
-        this.services.metrics.acceptance(this, this.now().getTime() - msFromTimestamp(created));
+        this.services.metrics.acceptance(this, this.nowMs() - msFromTimestamp(created));
       }
     }
     const index = indexClosure(compiled.tasks, compiled.subWorkflows);
@@ -584,7 +590,7 @@ export class ExecutionRunner implements Runtime {
   private async step(run: NodeRun): Promise<void> {
     if (this.aborting !== undefined || this.stopped) return;
     const handler = handlerFor(run.spec);
-    const nowMs = this.now().getTime();
+    const nowMs = this.nowMs();
     if (run.phase === NP.UNDEFINED) {
       if (handler.executable && !run.slot && !this.takeSlot(run)) return;
       try {
@@ -667,7 +673,7 @@ export class ExecutionRunner implements Runtime {
     run.outputs = outputs;
     if (stored.inline) run.memo.outputsInline = true;
     else run.memo.outputUri = stored.uri;
-    run.state.t0 = this.now().getTime();
+    run.state.t0 = this.nowMs();
     run.createdAt = run.state.t0;
     this.releaseSlot(run);
     this.setNodePhase(run, NP.RECOVERED);
@@ -685,7 +691,7 @@ export class ExecutionRunner implements Runtime {
       run.spec.id !== END
     ) {
       run.memo.queueingRecorded = true;
-      this.services.metrics.queueing(this, this.now().getTime() - run.state.ta);
+      this.services.metrics.queueing(this, this.nowMs() - run.state.ta);
     }
     switch (transition.phase) {
       case 'running': {
@@ -693,7 +699,7 @@ export class ExecutionRunner implements Runtime {
         if (run.phase !== phase) this.setNodePhase(run, phase);
         let wait = transition.recheckAfterMs;
         if (timeoutMs !== undefined && run.state.t0 !== undefined) {
-          const left = run.state.t0 + timeoutMs - this.now().getTime();
+          const left = run.state.t0 + timeoutMs - this.nowMs();
           wait = wait === undefined ? left : Math.min(wait, left);
         }
         if (wait !== undefined) this.recheck(run, Math.max(0, wait));
@@ -745,7 +751,7 @@ export class ExecutionRunner implements Runtime {
       state.a++;
       const backoff = this.services.config.retryBackoff;
       const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** (state.a - 1));
-      state.retryAt = this.now().getTime() + delay;
+      state.retryAt = this.nowMs() + delay;
       delete state.k;
       run.task = undefined;
       run.memo = {};
@@ -938,7 +944,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private nodeRecord(run: NodeRun): Omit<NodeExecutionRecord, 'revision'> {
-    const now = this.now().getTime();
+    const now = this.nowMs();
     const phase = run.phase;
     const started = run.state.t0;
     const outputUri = run.memo.outputUri as string | undefined;
@@ -998,7 +1004,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private nodeEvent(run: NodeRun): idl.event.NodeExecutionEvent {
-    const now = this.stamp(this.now().getTime());
+    const now = this.stamp(this.nowMs());
     const outputUri = run.memo.outputUri as string | undefined;
     const parent = run.parent ?? run.dag.owner;
     const target = run.spec.target.case;
@@ -1041,7 +1047,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private taskEvent(run: NodeRun, attempt: TaskAttempt): idl.event.TaskExecutionEvent {
-    const now = this.stamp(this.now().getTime());
+    const now = this.stamp(this.nowMs());
     const event: idl.event.TaskExecutionEvent = {
       $typeName: 'flyteidl.event.TaskExecutionEvent',
       taskId: attempt.template.id,
@@ -1066,7 +1072,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private taskRecord(run: NodeRun, attempt: TaskAttempt): Omit<TaskExecutionRecord, 'revision'> {
-    const now = this.now().getTime();
+    const now = this.nowMs();
     const terminal =
       attempt.phase === idl.core.TaskExecution_Phase.SUCCEEDED ||
       attempt.phase === idl.core.TaskExecution_Phase.FAILED ||

@@ -151,7 +151,7 @@ export const taskHandler: NodeHandler = {
     // The attempt's own deadline (TaskMetadata.timeout): abort it and retry as a user failure.
     const timeoutMs = minDefined(msOf(template.metadata?.timeout), msOf(run.spec.metadata?.timeout));
     const attemptStarted = run.state.ta ?? attempt.startedAt;
-    if (timeoutMs !== undefined && rt.now().getTime() - attemptStarted >= timeoutMs && state.s === true) {
+    if (timeoutMs !== undefined && rt.nowMs() - attemptStarted >= timeoutMs && state.s === true) {
       // What the attempt started stops through its signal; the plugin's cleanup gets a new one.
       run.attemptSignal?.abort(new Error(`task attempt timed out after ${timeoutMs} ms`));
       const ctx = contextFor(run, rt, template, attempt, state, plugin);
@@ -296,7 +296,7 @@ export const taskHandler: NodeHandler = {
     let recheckAfterMs = nextPoll(rt, state, result.checkAgainAfterMs);
     if (heartbeat !== undefined) recheckAfterMs = Math.min(recheckAfterMs, heartbeat / 2);
     if (timeoutMs !== undefined) {
-      recheckAfterMs = Math.min(recheckAfterMs, Math.max(0, attemptStarted + timeoutMs - rt.now().getTime()));
+      recheckAfterMs = Math.min(recheckAfterMs, Math.max(0, attemptStarted + timeoutMs - rt.nowMs()));
     }
     return { phase: 'running', recheckAfterMs };
   },
@@ -374,7 +374,7 @@ function ensureAttempt(
     phase: TP.UNDEFINED,
     template,
     revision: 0,
-    startedAt: run.state.ta ?? rt.now().getTime(),
+    startedAt: run.state.ta ?? rt.nowMs(),
     logs: [],
     reason: '',
     externalResources: [],
