@@ -1,8 +1,7 @@
 // Conversion between records of TypeScript values and LiteralMaps, checked against a map of Flyte types:
 // what a task's inputs and outputs go through.
 import { setOwn } from '../util/own.js';
-import { create } from '@bufbuild/protobuf';
-import { LiteralMapSchema, type Literal, type LiteralMap } from '../gen/flyteidl/core/index.js';
+import type { Literal, LiteralMap } from '../gen/flyteidl/core/index.js';
 import { LiteralTypeError } from '../errors.js';
 import type { InputsOf, TypeMap, ValuesOf } from '../types/flyte-type.js';
 import { keyPath } from '../types/paths.js';
@@ -41,7 +40,7 @@ export function toLiteralMap<M extends TypeMap>(
     const value = Object.hasOwn(given, name) ? given[name] : undefined;
     setOwn(literals, name, (type.toLiteral as (value: unknown, path: string) => Literal)(value, keyPath(path, name)));
   }
-  return create(LiteralMapSchema, { literals });
+  return { $typeName: 'flyteidl.core.LiteralMap', literals };
 }
 
 /**
