@@ -601,7 +601,17 @@ export class MemoryStore implements Store {
         throw conflict(`node execution ${formatNodeExecutionId(id)}`, current, expectedRevision);
       }
       revisions.set(id.nodeId, expectedRevision + 1);
-      return { key, nodeId: id.nodeId, record: { ...record, revision: expectedRevision + 1 } as NodeExecutionRecord };
+      // Made field by field (a spread plus a field makes the object grow out of line).
+      const written: NodeExecutionRecord =
+        record.state === undefined
+          ? { nodeExecution: record.nodeExecution, parentNodeId: record.parentNodeId, revision: expectedRevision + 1 }
+          : {
+              nodeExecution: record.nodeExecution,
+              parentNodeId: record.parentNodeId,
+              revision: expectedRevision + 1,
+              state: record.state,
+            };
+      return { key, nodeId: id.nodeId, record: written };
     });
 
     const tasks = (transition.taskExecutions ?? []).map(({ record, expectedRevision }) => {
@@ -624,7 +634,7 @@ export class MemoryStore implements Store {
         key,
         nodeId: node.nodeId,
         taskKey,
-        record: { ...record, revision: expectedRevision + 1 } as TaskExecutionRecord,
+        record: { taskExecution: record.taskExecution, revision: expectedRevision + 1 } as TaskExecutionRecord,
       };
     });
 

@@ -976,11 +976,10 @@ export class ExecutionRunner implements Runtime {
             : NO_CASE,
       deckUri: '',
       dynamicJobSpecUri: run.dynamic ? this.paths(run).futures : '',
+      // Optional fields are in the literal (undefined when unset) so that the object is made at its full size.
+      startedAt: started === undefined ? undefined : this.stamp(started),
+      duration: started !== undefined && isTerminalNodePhase(phase) ? durationFromMs(now - started) : undefined,
     };
-    if (started !== undefined) {
-      closure.startedAt = this.stamp(started);
-      if (isTerminalNodePhase(phase)) closure.duration = durationFromMs(now - started);
-    }
     const nodeExecution: idl.admin.NodeExecution = {
       $typeName: 'flyteidl.admin.NodeExecution',
       id: this.nodeExecutionId(run),
@@ -1035,10 +1034,11 @@ export class ExecutionRunner implements Runtime {
       isArray: target === 'arrayNode',
       isInDynamicChain: false,
       isEager: false,
+      parentNodeMetadata:
+        parent === undefined
+          ? undefined
+          : { $typeName: 'flyteidl.event.ParentNodeExecutionMetadata', nodeId: parent.key },
     };
-    if (parent !== undefined) {
-      event.parentNodeMetadata = { $typeName: 'flyteidl.event.ParentNodeExecutionMetadata', nodeId: parent.key };
-    }
     return event;
   }
 
@@ -1066,8 +1066,8 @@ export class ExecutionRunner implements Runtime {
       metadata: attemptMetadata(attempt),
       eventVersion: 0,
       reportedAt: now,
+      customInfo: attempt.customInfo,
     };
-    if (attempt.customInfo !== undefined) event.customInfo = attempt.customInfo;
     return event;
   }
 
@@ -1092,9 +1092,9 @@ export class ExecutionRunner implements Runtime {
       metadata: attemptMetadata(attempt),
       eventVersion: 1,
       reasons: [],
+      duration: terminal ? durationFromMs(now - attempt.startedAt) : undefined,
+      customInfo: attempt.customInfo,
     };
-    if (terminal) closure.duration = durationFromMs(now - attempt.startedAt);
-    if (attempt.customInfo !== undefined) closure.customInfo = attempt.customInfo;
     return {
       taskExecution: {
         $typeName: 'flyteidl.admin.TaskExecution',
