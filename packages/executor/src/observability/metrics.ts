@@ -70,7 +70,27 @@ export class Metrics {
   }
 }
 
+// The tags of an execution, made once per subject (a runner records a queueing latency per node).
+const tagsOf = new WeakMap<MetricsSubject, { readonly of: idl.admin.Execution; readonly tags: Attributes }>();
+
 function tags(subject: MetricsSubject): Attributes {
+  const cached = tagsOf.get(subject);
+  if (cached !== undefined && sameTags(cached.of, subject.execution)) return cached.tags;
+  const made = makeTags(subject);
+  tagsOf.set(subject, { of: subject.execution, tags: made });
+  return made;
+}
+
+function sameTags(a: idl.admin.Execution, b: idl.admin.Execution): boolean {
+  return (
+    a === b ||
+    (a.id?.project === b.id?.project &&
+      a.id?.domain === b.id?.domain &&
+      a.closure?.workflowId?.name === b.closure?.workflowId?.name)
+  );
+}
+
+function makeTags(subject: MetricsSubject): Attributes {
   const id = subject.execution.id;
   const workflow = subject.execution.closure?.workflowId?.name ?? '';
   return {
