@@ -72,7 +72,8 @@ async function throughput(): Promise<void> {
     await Promise.all(names.map((name) => e.createExecution({ workflow: wf.id(settings), name, inputs: { x: 1 } })));
     await Promise.all(names.map((name) => e.waitForExecution(id(name))));
     const perMinute = (tasks / (performance.now() - started)) * 60_000;
-    if (tasks !== executions * 1001) throw new Error(`run ${label}: ${tasks} tasks succeeded, not ${executions * 1001}`);
+    if (tasks !== executions * 1001)
+      throw new Error(`run ${label}: ${tasks} tasks succeeded, not ${executions * 1001}`);
     return perMinute;
   };
   const format = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -25,7 +25,8 @@ const POOLED = Buffer.poolSize >>> 1;
 
 /** A copy of `bytes` as a plain Uint8Array (whose `slice` copies). */
 export function copyOf(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteLength >= POOLED) return bytes.slice();
+  // A new plain Uint8Array: a Buffer's `slice` would be a view of the caller's memory, and its species a Buffer.
+  if (bytes.byteLength >= POOLED) return new Uint8Array(bytes);
   const pooled = Buffer.from(bytes);
   return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
 }
@@ -39,7 +40,7 @@ export async function readBody(body: BlobBody, signal: AbortSignal | undefined):
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of bodyChunks(body, signal)) {
-    parts.push(chunk.slice());
+    parts.push(new Uint8Array(chunk));
     size += chunk.byteLength;
   }
   const out = new Uint8Array(size);

@@ -32,6 +32,28 @@ describe('MemoryBlobStore', () => {
     expect(Array.from(await store.get('mem://b/k'))).toEqual([1, 2, 3]);
   });
 
+  it('keeps its own copy of Buffer bodies, small and large, and hands out copies', async () => {
+    const store = new MemoryBlobStore();
+    for (const size of [10, 5000]) {
+      const body = Buffer.alloc(size, 7);
+      await store.put(`mem://b/buf${size}`, body);
+      body.fill(1);
+      const read = await store.get(`mem://b/buf${size}`);
+      expect(read.every((b) => b === 7)).toBe(true);
+      read.fill(2);
+      expect((await store.get(`mem://b/buf${size}`)).every((b) => b === 7)).toBe(true);
+      const chunk = Buffer.alloc(size, 9);
+      await store.put(
+        `mem://b/stream${size}`,
+        (async function* () {
+          yield chunk;
+          chunk.fill(3);
+        })(),
+      );
+      expect((await store.get(`mem://b/stream${size}`)).every((b) => b === 9)).toBe(true);
+    }
+  });
+
   it('stores the content type and an etag of the content', async () => {
     const store = new MemoryBlobStore();
     const a = await store.put('mem://b/a', new Uint8Array([1]), { contentType: 'text/plain' });

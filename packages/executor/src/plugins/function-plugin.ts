@@ -57,6 +57,8 @@ interface Running {
   readonly signal: AbortSignal;
   done: boolean;
   error?: unknown;
+  /** `abort` was called for the attempt. */
+  abandoned?: boolean;
 }
 
 let workRoot: string | undefined;
@@ -219,14 +221,20 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
 
   /**
    * The function stops through its signal, the attempt's signal of the `handle` that started it, which the engine
-   * aborts before it calls `abort`: nothing is left to do here.
+   * aborts before it calls `abort` (outside an engine, abort that signal). The attempt is given up: `finalize`
+   * forgets it even if its function has not ended.
    */
-  async abort(_ctx: TaskContext<FunctionState>, _reason: string): Promise<void> {}
+  async abort(ctx: TaskContext<FunctionState>, _reason: string): Promise<void> {
+    const run = this.running.get(ctx.metadata.generatedName);
+    if (run !== undefined) run.abandoned = true;
+  }
 
   /** @inheritDoc */
   async finalize(ctx: TaskContext<FunctionState>): Promise<void> {
     const run = this.running.get(ctx.metadata.generatedName);
-    if (run === undefined || run.done || run.signal.aborted) this.running.delete(ctx.metadata.generatedName);
+    if (run === undefined || run.done || run.abandoned === true || run.signal.aborted) {
+      this.running.delete(ctx.metadata.generatedName);
+    }
     // Files the attempt downloaded go with it.
     const name = ctx.metadata.generatedName;
     if (this.workDirs.delete(name)) await rm(workDirOf(name), { recursive: true, force: true });

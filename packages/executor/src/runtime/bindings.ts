@@ -24,12 +24,17 @@ export function resolveBindings(
   const names: string[] = [];
   const values: (Literal | Promise<Literal>)[] = [];
   let pending = false;
-  for (const binding of bindings) {
-    if (binding.binding === undefined) continue;
-    const value = resolveData(binding.binding, lookup, nodeId, binding.var);
-    if (value instanceof Promise) pending = true;
-    names.push(binding.var);
-    values.push(value);
+  try {
+    for (const binding of bindings) {
+      if (binding.binding === undefined) continue;
+      const value = resolveData(binding.binding, lookup, nodeId, binding.var);
+      if (value instanceof Promise) pending = true;
+      names.push(binding.var);
+      values.push(value);
+    }
+  } catch (error) {
+    abandon(values);
+    throw error;
   }
   return pending
     ? Promise.all(values).then((literals) => literalMap(names, literals))
@@ -49,6 +54,26 @@ function setOwn(target: { [key: string]: Literal }, key: string, value: Literal)
   } else {
     target[key] = value;
   }
+}
+
+/** `resolve` of each item; when one throws, reads already started for the others are abandoned, not left unhandled. */
+function resolveEach<T>(
+  items: readonly T[],
+  resolve: (item: T) => Literal | Promise<Literal>,
+): (Literal | Promise<Literal>)[] {
+  const out: (Literal | Promise<Literal>)[] = [];
+  try {
+    for (const item of items) out.push(resolve(item));
+  } catch (error) {
+    abandon(out);
+    throw error;
+  }
+  return out;
+}
+
+/** Values whose outcome no longer matters: their rejections are handled (and dropped). */
+function abandon(values: readonly (Literal | Promise<Literal>)[]): void {
+  for (const value of values) if (value instanceof Promise) value.catch(() => undefined);
 }
 
 /** All of `items`, at once when none is a promise. */
@@ -75,7 +100,7 @@ function resolveData(
       literal = create(idl.core.LiteralSchema, { value: { case: 'scalar', value: value.value } });
       break;
     case 'collection': {
-      const items = value.value.bindings.map((item) => resolveData(item, lookup, nodeId, path));
+      const items = resolveEach(value.value.bindings, (item) => resolveData(item, lookup, nodeId, path));
       literal = then(all(items), (literals) =>
         create(idl.core.LiteralSchema, { value: { case: 'collection', value: { literals } } }),
       );
@@ -83,7 +108,9 @@ function resolveData(
     }
     case 'map': {
       const keys = Object.keys(value.value.bindings);
-      const items = keys.map((key) => resolveData(value.value.bindings[key]!, lookup, nodeId, `${path}.${key}`));
+      const items = resolveEach(keys, (key) =>
+        resolveData(value.value.bindings[key]!, lookup, nodeId, `${path}.${key}`),
+      );
       literal = then(all(items), (resolved) => {
         const entries: { [key: string]: Literal } = {};
         for (let i = 0; i < keys.length; i++) setOwn(entries, keys[i]!, resolved[i]!);

@@ -257,7 +257,14 @@ export class ExecutionRunner implements Runtime {
     if (run.outputs !== undefined) return run.outputs;
     if (run.spec.id === START) return run.dag.inputs;
     if (run.phase === NP.SKIPPED) return create(idl.core.LiteralMapSchema);
-    return this.readOutputs(run);
+    // One read for every binding that waits for these outputs.
+    let reading = run.memo.readingOutputs as Promise<idl.core.LiteralMap> | undefined;
+    if (reading === undefined) {
+      reading = this.readOutputs(run);
+      run.memo.readingOutputs = reading;
+      reading.catch(() => delete run.memo.readingOutputs);
+    }
+    return reading;
   }
 
   /** Outputs not in memory (after a restart), read from the record's URI or the attempt's outputs.pb. */
