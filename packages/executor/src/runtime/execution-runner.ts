@@ -614,7 +614,8 @@ export class ExecutionRunner implements Runtime {
         return;
       }
       if (run.spec.id !== START && run.spec.id !== END) {
-        if (this.recovering !== undefined && (await this.recover(run, this.recovering))) return;
+        const recovering = this.recovering;
+        if (recovering !== undefined && (await this.recover(run, recovering))) return;
         await this.services.data.writeLiteralMap(this.paths(run).inputs, run.inputs, { signal: this.lifetime.signal });
       }
       run.state.t0 = nowMs;
