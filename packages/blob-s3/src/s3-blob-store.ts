@@ -104,16 +104,7 @@ export class S3BlobStore implements BlobStore {
     signal?.throwIfAborted();
     const target = this.#object(uri);
     const context = this.#context('get', target, signal);
-    let stream: Readable;
-    try {
-      const output = await this.#send<GetObjectCommandOutput>(
-        new GetObjectCommand({ Bucket: target.bucket, Key: target.key }),
-        signal,
-      );
-      stream = toReadable(output.Body);
-    } catch (error) {
-      throw mapS3Error(error, context);
-    }
+    const stream = await this.#open(target, context, signal);
     try {
       return await readAll(stream, signal);
     } catch (error) {
@@ -131,16 +122,7 @@ export class S3BlobStore implements BlobStore {
     signal?.throwIfAborted();
     const target = this.#object(uri);
     const context = this.#context('getStream', target, signal);
-    let stream: Readable;
-    try {
-      const output = await this.#send<GetObjectCommandOutput>(
-        new GetObjectCommand({ Bucket: target.bucket, Key: target.key }),
-        signal,
-      );
-      stream = toReadable(output.Body);
-    } catch (error) {
-      throw mapS3Error(error, context);
-    }
+    const stream = await this.#open(target, context, signal);
     return (async function* () {
       try {
         yield* chunksOf(stream, signal);
@@ -407,6 +389,19 @@ export class S3BlobStore implements BlobStore {
 
   #object(uri: string): S3Location {
     return parseObjectUri(uri, this.#allowed);
+  }
+
+  /** Sends GetObject and returns the body as a stream; a missing object or bucket is `NOT_FOUND`. */
+  async #open(target: S3Location, context: ErrorContext, signal: AbortSignal | undefined): Promise<Readable> {
+    try {
+      const output = await this.#send<GetObjectCommandOutput>(
+        new GetObjectCommand({ Bucket: target.bucket, Key: target.key }),
+        signal,
+      );
+      return toReadable(output.Body);
+    } catch (error) {
+      throw mapS3Error(error, context);
+    }
   }
 
   #context(operation: string, target: S3Location, signal: AbortSignal | undefined): ErrorContext {
