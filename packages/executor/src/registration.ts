@@ -1,7 +1,8 @@
 // Registration (FlyteAdmin's task, workflow and launch plan services): entities are versioned and immutable;
 // registering identical content again is a no-op, different content under the same version is an error.
 // Workflows are compiled on registration against the registered tasks and launch plans, and get a default
-// launch plan.
+// launch plan, which must run them. A registration stages every entity first and writes them in one atomic Store
+// operation: it applies whole or not at all.
 import { create, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import {
   compileTask,

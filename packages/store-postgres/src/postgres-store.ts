@@ -301,6 +301,7 @@ export class PostgresStore implements Store {
       entityWrite('launch_plans', 'launch plan', launchPlan, idl.admin.LaunchPlanSchema),
     );
     const writes: EntityWrite[] = [...tasks, ...workflows, ...launchPlans];
+    if (writes.length === 0) return { tasks: [], workflows: [], launchPlans: [] };
     // Rows are inserted in one order (table, then key) whatever the batch's: two batches sharing entities wait for
     // each other instead of deadlocking. The first occurrence of an id comes first, as in the batch.
     const order = writes.map((_, i) => i).sort((a, b) => compareWrites(writes[a]!, writes[b]!) || a - b);
