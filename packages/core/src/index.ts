@@ -115,6 +115,8 @@ export type { OperationOptions } from './ports/common.js';
 export type {
   CommitResult,
   CreateResult,
+  EntityBatch,
+  EntityBatchResult,
   ExecutionEvent,
   ExecutionRecord,
   ExecutionTransition,

@@ -4,11 +4,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
   DataStore,
+  describeIdentifier,
   formatExecutionId,
   formatIdentifier,
   idl,
   InvalidArgumentError,
-  joinUri,
   launchPlan as dslLaunchPlan,
   NotFoundError,
   serialize,
@@ -42,8 +42,14 @@ import { resolveInputs, type ExecutionInputs } from './inputs.js';
 import { Metrics } from './observability/metrics.js';
 import { FunctionTaskPlugin, type FunctionTask } from './plugins/function-plugin.js';
 import { PluginRegistry } from './plugins/registry.js';
-import { Registrar } from './registration.js';
-import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
+import { Registrar, runsWorkflow } from './registration.js';
+import { ExecutionRunner, signalUri } from './runtime/execution-runner.js';
+import {
+  discardInputs,
+  executionInputsUri,
+  newInputsLocation,
+  type InputsLocation,
+} from './runtime/execution-inputs.js';
 import { isTerminalWorkflowPhase } from './runtime/phases.js';
 import { checkResourceSettings } from './runtime/resources.js';
 import { Limiter } from './runtime/limiter.js';
@@ -119,6 +125,16 @@ export type CreateExecutionRequest = ExecutionTarget & {
 export interface WaitOptions {
   /** Stops waiting (rejects with the signal's reason). */
   readonly signal?: AbortSignal;
+}
+
+/** How an execution is launched: its mode, what launched it, and its inputs when they are resolved already. */
+interface LaunchMetadata {
+  readonly mode: idl.admin.ExecutionMetadata_ExecutionMode;
+  readonly parent?: idl.core.NodeExecutionIdentifier;
+  readonly nesting?: number;
+  readonly reference?: idl.core.WorkflowExecutionIdentifier;
+  readonly inputs?: idl.core.LiteralMap;
+  readonly scheduledAt?: Date;
 }
 
 function executionKey(id: idl.core.WorkflowExecutionIdentifier): string {
@@ -377,7 +393,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     } else {
       pkg = entities as SerializedEntities;
     }
-    for (const spec of pkg.tasks) await this.registerTask(spec.template!, spec.description?.shortDescription);
+    // Everything is validated and compiled first, then written in one step: a package registers whole or not at all.
+    const registration = this.registrar.begin();
+    for (const spec of pkg.tasks) await registration.task(spec.template!, spec.description?.shortDescription);
     // Workflows and launch plans in dependency order: a workflow after the launch plans it calls, a launch
     // plan after its workflow.
     const key = (id: idl.core.Identifier | undefined) => `${id?.project}/${id?.domain}/${id?.name}/${id?.version}`;
@@ -395,7 +413,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           if (lp !== undefined) await registerLaunchPlan(lp);
         }
       }
-      await this.registrar.workflow(spec, defaults.get(spec.template?.id?.name ?? ''));
+      await registration.workflow(spec, defaults.get(spec.template?.id?.name ?? ''));
     };
     const registerLaunchPlan = async (lp: idl.admin.LaunchPlan): Promise<void> => {
       const k = `lp:${key(lp.id)}`;
@@ -403,10 +421,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       done.add(k);
       const workflow = workflows.get(key(lp.spec?.workflowId));
       if (workflow !== undefined) await registerWorkflow(workflow);
-      await this.registrar.launchPlan(lp);
+      await registration.launchPlan(lp);
     };
     for (const spec of pkg.workflows) await registerWorkflow(spec);
     for (const lp of pkg.launchPlans) await registerLaunchPlan(lp);
+    await registration.commit();
     for (const fn of functions) this.functions.addVersion(settings?.version ?? '', fn);
     return pkg;
   }
@@ -487,17 +506,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.launch(request, { mode: Mode.MANUAL });
   }
 
-  private async launch(
-    request: CreateExecutionRequest,
-    metadata: {
-      readonly mode: idl.admin.ExecutionMetadata_ExecutionMode;
-      readonly parent?: idl.core.NodeExecutionIdentifier;
-      readonly nesting?: number;
-      readonly reference?: idl.core.WorkflowExecutionIdentifier;
-      readonly inputs?: idl.core.LiteralMap;
-      readonly scheduledAt?: Date;
-    },
-  ): Promise<idl.admin.Execution> {
+  private async launch(request: CreateExecutionRequest, metadata: LaunchMetadata): Promise<idl.admin.Execution> {
     const launchPlan = await this.targetLaunchPlan(request);
     const lpId = launchPlan.id!;
     const project = request.project ?? lpId.project;
@@ -538,13 +547,57 @@ export class Engine extends EventEmitter<EngineEvents> {
     const lpSpec = launchPlan.spec!;
     const rawOutputPrefix =
       request.rawOutputPrefix || lpSpec.rawOutputDataConfig?.outputLocationPrefix || this.config.rawOutputPrefix;
-    // Local files, content and rows given as inputs are uploaded under the execution's raw-output prefix.
+    // This call's own locations: a concurrent call creating the same name never writes there.
+    const location = newInputsLocation(this.config.metadataPrefix, rawOutputPrefix, id);
+    let creating = false;
+    let record: ExecutionRecord;
+    try {
+      const prepared = await this.prepareExecution(request, metadata, {
+        launchPlan,
+        id,
+        workflowId,
+        settings,
+        location,
+      });
+      await this.services.data.writeLiteralMap(location.uri, prepared.inputs);
+      creating = true;
+      record = await this.store.createExecution({ execution: prepared.execution, inputsUri: location.uri });
+    } catch (error) {
+      // Whether the Store created it anyway is known unless it answered ALREADY_EXISTS or was not asked.
+      await this.abandonInputs(id, location, creating && !(error instanceof AlreadyExistsError));
+      throw error;
+    }
+    if (this.started) {
+      if (this.config.leases === undefined) await this.run(record, { value: settings });
+      else this.requestAcquire();
+    }
+    return record.execution;
+  }
+
+  /**
+   * The inputs (files among them uploaded under `location`) and the admin message of a new execution, checked
+   * against the limits of its project-domain.
+   */
+  private async prepareExecution(
+    request: CreateExecutionRequest,
+    metadata: LaunchMetadata,
+    target: {
+      readonly launchPlan: idl.admin.LaunchPlan;
+      readonly id: idl.core.WorkflowExecutionIdentifier;
+      readonly workflowId: idl.core.Identifier;
+      readonly settings: ProjectDomainSettings | undefined;
+      readonly location: InputsLocation;
+    },
+  ): Promise<{ readonly execution: idl.admin.Execution; readonly inputs: idl.core.LiteralMap }> {
+    const { launchPlan, id, workflowId, settings, location } = target;
+    const { project, domain, name } = id;
+    const lpId = launchPlan.id!;
+    const lpSpec = launchPlan.spec!;
+    // Local files, content and rows given as inputs are uploaded under this call's own prefix.
     const inputs =
       metadata.inputs ??
-      (await withDataAccess(
-        { blob: this.services.blob, rawOutputPrefix: joinUri(rawOutputPrefix, project, domain, name, 'inputs') },
-        'inputs',
-        () => resolveInputs(launchPlan, request.inputs),
+      (await withDataAccess({ blob: this.services.blob, rawOutputPrefix: location.rawPrefix }, 'inputs', () =>
+        resolveInputs(launchPlan, request.inputs),
       ));
     const inputBytes = toBinary(idl.core.LiteralMapSchema, inputs).byteLength;
     if (inputBytes > this.config.data.maxLiteralMapBytes) {
@@ -604,13 +657,24 @@ export class Engine extends EventEmitter<EngineEvents> {
       spec,
       closure: { phase: WP.QUEUED, createdAt: now, updatedAt: now, workflowId },
     });
-    await this.services.data.writeLiteralMap(executionInputsUri(this.config.metadataPrefix, id), inputs);
-    const record = await this.store.createExecution({ execution });
-    if (this.started) {
-      if (this.config.leases === undefined) await this.run(record, { value: settings });
-      else this.requestAcquire();
+    return { execution, inputs };
+  }
+
+  /**
+   * Removes what a launch wrote for an execution it did not create (it lost the name to another call, or failed).
+   * `unsure`: the Store's answer left open whether the execution was created; it is read back first.
+   */
+  private async abandonInputs(
+    id: idl.core.WorkflowExecutionIdentifier,
+    location: InputsLocation,
+    unsure: boolean,
+  ): Promise<void> {
+    try {
+      if (unsure && (await this.store.getExecution(id))?.inputsUri === location.uri) return;
+      await discardInputs(this.services.blob, location);
+    } catch (error) {
+      this.services.warn(`could not remove the inputs written for execution ${formatExecutionId(id)}`, error);
     }
-    return record.execution;
   }
 
   /**
@@ -657,7 +721,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   private async targetLaunchPlan(target: ExecutionTarget): Promise<idl.admin.LaunchPlan> {
     if ('launchPlan' in target) return this.mustGetLaunchPlan(target.launchPlan);
-    if ('workflow' in target) return this.mustGetLaunchPlan({ ...target.workflow, resourceType: RT.LAUNCH_PLAN });
+    if ('workflow' in target) return this.defaultLaunchPlan(target.workflow);
     // A single task runs as a generated one-node workflow, as FlyteAdmin does (`.flytegen.<task>`).
     const task = await this.store.getTask(target.task);
     const template = task?.closure?.compiledTask?.template;
@@ -678,7 +742,25 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (!(error instanceof AlreadyExistsError)) throw error;
       }
     }
-    return this.mustGetLaunchPlan({ ...workflowId, resourceType: RT.LAUNCH_PLAN });
+    return this.defaultLaunchPlan(workflowId);
+  }
+
+  /**
+   * The default launch plan of a workflow: same name and version, and running that very workflow (a launch plan
+   * of that id running another workflow, written before registration refused it, is never launched in its place).
+   * @throws {ExecutorError} `LAUNCH_PLAN_MISMATCH` naming the workflow
+   */
+  private async defaultLaunchPlan(workflow: idl.core.Identifier): Promise<idl.admin.LaunchPlan> {
+    const launchPlan = await this.mustGetLaunchPlan({ ...workflow, resourceType: RT.LAUNCH_PLAN });
+    const runs = launchPlan.spec?.workflowId;
+    if (!runsWorkflow(launchPlan, workflow)) {
+      throw new ExecutorError(
+        'LAUNCH_PLAN_MISMATCH',
+        `${describeIdentifier(launchPlan.id)} runs ${describeIdentifier(runs)}, not workflow ${formatIdentifier(workflow)}: launch the workflow through a launch plan of its own, or register it under a new version`,
+        { id: formatIdentifier(workflow) },
+      );
+    }
+    return launchPlan;
   }
 
   private async countActive(project: string, domain: string, limit: number): Promise<number> {
@@ -1024,8 +1106,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** The inputs an execution ran with. */
   async getExecutionInputs(id: idl.core.WorkflowExecutionIdentifier): Promise<idl.core.LiteralMap> {
-    await this.mustGetExecution(id);
-    return this.services.data.readLiteralMap(executionInputsUri(this.config.metadataPrefix, id));
+    const record = await this.mustGetExecution(id);
+    return this.services.data.readLiteralMap(executionInputsUri(this.config.metadataPrefix, record));
   }
 
   private async mustGetExecution(id: idl.core.WorkflowExecutionIdentifier): Promise<ExecutionRecord> {

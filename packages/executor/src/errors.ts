@@ -20,6 +20,8 @@ export const EXECUTOR_ERROR_CODES = [
   'INVALID_STATE',
   /** A signal value does not match the signal's type, or the signal is unknown. */
   'INVALID_SIGNAL',
+  /** The launch plan named after a workflow (its default launch plan) runs another workflow. */
+  'LAUNCH_PLAN_MISMATCH',
 ] as const;
 
 /** One of {@link EXECUTOR_ERROR_CODES}. */

@@ -138,8 +138,12 @@ describe('execution inputs', () => {
     await engine.createExecution({ workflow: wf.id(settings), name: 'local-input', inputs: { f: path } });
     expect(phaseOf(await engine.waitForExecution(execId('local-input')))).toBe('SUCCEEDED');
     expect(fromLiteralMap(wf.outputs, await engine.getExecutionOutputs(execId('local-input')))).toEqual({ n: 1234 });
-    const uploaded = `mem://flyte/raw/${settings.project}/${settings.domain}/local-input/inputs/f/input.bin`;
-    expect((await blob.head(uploaded))?.size).toBe(1234);
+    // Under a prefix of the call that created the execution (`inputs-` and a random suffix).
+    const under = `mem://flyte/raw/${settings.project}/${settings.domain}/local-input/`;
+    const uploaded = (await blob.list(under)).items.filter((item) =>
+      /^inputs-[0-9a-f]+\/f\/input\.bin$/.test(item.uri.slice(under.length)),
+    );
+    expect(uploaded.map((item) => item.size)).toEqual([1234]);
 
     await expect(
       engine.createExecution({ workflow: wf.id(settings), name: 'no-input', inputs: { f: join(scratch, 'nope.bin') } }),

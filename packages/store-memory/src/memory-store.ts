@@ -13,6 +13,8 @@ import {
   NotFoundError,
   type CommitResult,
   type CreateResult,
+  type EntityBatch,
+  type EntityBatchResult,
   type ExecutionEvent,
   type ExecutionRecord,
   type ExecutionTransition,
@@ -239,6 +241,24 @@ export class MemoryStore implements Store {
     return key === undefined ? undefined : this.#launchPlans.get(key)?.value;
   }
 
+  async createEntities(batch: EntityBatch, options?: OperationOptions): Promise<EntityBatchResult> {
+    throwIfAborted(options?.signal);
+    // Every entity is checked before the first write: a refused one leaves the whole batch unwritten.
+    const tasks = this.#planRegistrations(this.#tasks, batch.tasks, 'task');
+    const workflows = this.#planRegistrations(this.#workflows, batch.workflows, 'workflow');
+    const launchPlans = this.#planRegistrations(this.#launchPlans, batch.launchPlans, 'launch plan');
+    for (const write of tasks) this.#insertEntity(write.rows, write.key, write.registered);
+    for (const write of workflows) this.#insertEntity(write.rows, write.key, write.registered);
+    for (const write of launchPlans) {
+      this.#insertEntity(write.rows, write.key, write.registered);
+      if (write.result === 'created' && write.registered.entity.closure?.state === LaunchPlanState.ACTIVE) {
+        this.#activate(write.registered.entity.id!);
+      }
+    }
+    const results = (plan: readonly { readonly result: CreateResult }[]) => plan.map((write) => write.result);
+    return { tasks: results(tasks), workflows: results(workflows), launchPlans: results(launchPlans) };
+  }
+
   async createExecution(
     record: Omit<ExecutionRecord, 'revision'>,
     options?: OperationOptions,
@@ -252,7 +272,7 @@ export class MemoryStore implements Store {
         { id: formatExecutionId(id) },
       );
     }
-    const stored = executionRecord(record, 1);
+    const stored = executionRecord(record, 1, record.inputsUri);
     this.#insertExecution(key, stored);
     return stored;
   }
@@ -468,23 +488,45 @@ export class MemoryStore implements Store {
     registered: Registered<T>,
     kind: string,
   ): CreateResult {
-    const id = registered.entity.id;
-    if (id === undefined || id.project === '' || id.domain === '' || id.name === '' || id.version === '') {
-      throw new InvalidArgumentError(`a ${kind} needs an id with project, domain, name and version`, {
-        id: formatIdentifier(id),
-      });
-    }
-    const key = entityKey(id);
-    const existing = rows.get(key);
-    if (existing !== undefined) {
-      if (existing.digest === registered.digest) return 'unchanged';
+    const [write] = this.#planRegistrations(rows, [registered], kind);
+    this.#insertEntity(rows, write!.key, write!.registered);
+    return write!.result;
+  }
+
+  /**
+   * Checks registrations of one kind against the stored versions and each other, without writing: each is
+   * created, or unchanged (the same digest is stored, or comes earlier in the list).
+   */
+  #planRegistrations<T extends Task | Workflow | LaunchPlan>(
+    rows: Map<string, EntityRow<T>>,
+    list: readonly Registered<T>[] | undefined,
+    kind: string,
+  ): RegistrationWrite<T>[] {
+    const planned = new Map<string, string>();
+    return (list ?? []).map((registered) => {
+      const id = registered.entity.id;
+      if (id === undefined || id.project === '' || id.domain === '' || id.name === '' || id.version === '') {
+        throw new InvalidArgumentError(`a ${kind} needs an id with project, domain, name and version`, {
+          id: formatIdentifier(id),
+        });
+      }
+      const key = entityKey(id);
+      const digest = planned.get(key) ?? rows.get(key)?.digest;
+      if (digest === undefined) {
+        planned.set(key, registered.digest);
+        return { rows, key, registered, result: 'created' };
+      }
+      if (digest === registered.digest) return { rows, key, registered, result: 'unchanged' };
       throw new AlreadyExistsError(
         `${kind} ${formatIdentifier(id)} is already registered with different content: versions are immutable, register a new version`,
         { id: formatIdentifier(id) },
       );
-    }
+    });
+  }
+
+  #insertEntity<T>(rows: Map<string, EntityRow<T>>, key: string, registered: Registered<T>): void {
+    if (rows.has(key)) return;
     rows.set(key, { seq: this.#next(), value: registered.entity, digest: registered.digest });
-    return 'created';
   }
 
   /** Makes a registered launch plan version the ACTIVE one of its name; resolves to the versions that changed. */
@@ -537,12 +579,11 @@ export class MemoryStore implements Store {
       const { record, expectedRevision } = transition.execution;
       const id = requireExecutionId(record.execution.id, 'execution');
       const key = executionKey(id);
-      checkRevision(
-        `execution ${formatExecutionId(id)}`,
-        this.#executions.get(key)?.value.revision ?? 0,
-        expectedRevision,
-      );
-      execution = { key, record: executionRecord(record, expectedRevision + 1) };
+      const stored = this.#executions.get(key)?.value;
+      checkRevision(`execution ${formatExecutionId(id)}`, stored?.revision ?? 0, expectedRevision);
+      // The inputs reference is the creator's: an update keeps it.
+      const inputsUri = stored === undefined ? record.inputsUri : stored.inputsUri;
+      execution = { key, record: executionRecord(record, expectedRevision + 1, inputsUri) };
     }
 
     const lease = transition.lease;
@@ -655,6 +696,14 @@ export class MemoryStore implements Store {
   }
 }
 
+/** A checked registration: the entity, where it goes, and whether it is new. */
+interface RegistrationWrite<T> {
+  readonly rows: Map<string, EntityRow<T>>;
+  readonly key: string;
+  readonly registered: Registered<T>;
+  readonly result: CreateResult;
+}
+
 /** What a checked transition writes. */
 interface CommitPlan {
   readonly execution: { readonly key: string; readonly record: ExecutionRecord } | undefined;
@@ -677,13 +726,21 @@ function identity<T>(value: T): T {
 }
 
 function withoutState(record: ExecutionRecord): ExecutionRecord {
-  return record.state === undefined ? record : { execution: record.execution, revision: record.revision };
+  return record.state === undefined ? record : executionRecord({ ...record, state: undefined }, record.revision);
 }
 
-function executionRecord(record: Omit<ExecutionRecord, 'revision'>, revision: number): ExecutionRecord {
-  return record.state === undefined
-    ? { execution: record.execution, revision }
-    : { execution: record.execution, revision, state: record.state };
+function executionRecord(
+  record: Omit<ExecutionRecord, 'revision'>,
+  revision: number,
+  inputsUri = record.inputsUri,
+): ExecutionRecord {
+  const written: { -readonly [K in keyof ExecutionRecord]: ExecutionRecord[K] } = {
+    execution: record.execution,
+    revision,
+  };
+  if (record.state !== undefined) written.state = record.state;
+  if (inputsUri !== undefined) written.inputsUri = inputsUri;
+  return written;
 }
 
 function withLaunchPlanState(launchPlan: LaunchPlan, state: idl.admin.LaunchPlanState): LaunchPlan {

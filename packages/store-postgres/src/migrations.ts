@@ -164,6 +164,9 @@ const INITIAL: readonly string[] = [
   )`,
 ];
 
+/** Executions reference their inputs (FlyteAdmin's `inputs_uri`): null for rows written before. */
+const EXECUTION_INPUTS_URI: readonly string[] = [`alter table executions add column inputs_uri text`];
+
 function statements(list: readonly string[]): Migration {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
@@ -175,6 +178,7 @@ function statements(list: readonly string[]): Migration {
 /** The migrations of this package, by name (applied in name order). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': statements(INITIAL),
+  '0002_execution_inputs_uri': statements(EXECUTION_INPUTS_URI),
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

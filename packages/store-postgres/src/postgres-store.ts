@@ -14,6 +14,8 @@ import {
   NotFoundError,
   type CommitResult,
   type CreateResult,
+  type EntityBatch,
+  type EntityBatchResult,
   type ExecutionEvent,
   type ExecutionRecord,
   type ExecutionTransition,
@@ -288,6 +290,33 @@ export class PostgresStore implements Store {
     });
   }
 
+  async createEntities(batch: EntityBatch, options?: OperationOptions): Promise<EntityBatchResult> {
+    throwIfAborted(options?.signal);
+    // Checked and encoded before the transaction; written in one, so that a refused entity rolls the batch back.
+    const tasks = (batch.tasks ?? []).map((task) => entityWrite('tasks', 'task', task, idl.admin.TaskSchema));
+    const workflows = (batch.workflows ?? []).map((workflow) =>
+      entityWrite('workflows', 'workflow', workflow, idl.admin.WorkflowSchema),
+    );
+    const launchPlans = (batch.launchPlans ?? []).map((launchPlan) =>
+      entityWrite('launch_plans', 'launch plan', launchPlan, idl.admin.LaunchPlanSchema),
+    );
+    const writes: EntityWrite[] = [...tasks, ...workflows, ...launchPlans];
+    if (writes.length === 0) return { tasks: [], workflows: [], launchPlans: [] };
+    // Rows are inserted in one order (table, then key) whatever the batch's: two batches sharing entities wait for
+    // each other instead of deadlocking. The first occurrence of an id comes first, as in the batch.
+    const order = writes.map((_, i) => i).sort((a, b) => compareWrites(writes[a]!, writes[b]!) || a - b);
+    const results = await this.#transaction(`register ${writes.length} entities`, options, async (trx) => {
+      const byIndex: CreateResult[] = [];
+      for (const i of order) byIndex[i] = await insertEntity(trx, writes[i]!);
+      return byIndex;
+    });
+    return {
+      tasks: results.slice(0, tasks.length),
+      workflows: results.slice(tasks.length, tasks.length + workflows.length),
+      launchPlans: results.slice(tasks.length + workflows.length),
+    };
+  }
+
   async createExecution(
     record: Omit<ExecutionRecord, 'revision'>,
     options?: OperationOptions,
@@ -298,7 +327,14 @@ export class PostgresStore implements Store {
     return this.#run(`create execution ${formatExecutionId(id)}`, options, async () => {
       const inserted = await this.#db
         .insertInto('executions')
-        .values({ ...columns, project: id.project, domain: id.domain, name: id.name, revision: 1 })
+        .values({
+          ...columns,
+          project: id.project,
+          domain: id.domain,
+          name: id.name,
+          revision: 1,
+          inputs_uri: record.inputsUri ?? null,
+        })
         .onConflict((oc) => oc.columns(['project', 'domain', 'name']).doNothing())
         .returning('pk')
         .executeTakeFirst();
@@ -308,7 +344,7 @@ export class PostgresStore implements Store {
           { id: formatExecutionId(id) },
         );
       }
-      return withRevision(record, 1);
+      return withRevision(record, 1, record.inputsUri);
     });
   }
 
@@ -319,7 +355,7 @@ export class PostgresStore implements Store {
     return this.#run(`get execution ${formatExecutionId(id)}`, options, async () => {
       const row = await this.#db
         .selectFrom('executions')
-        .select(['payload', 'revision', 'state'])
+        .select(['payload', 'revision', 'state', 'inputs_uri'])
         .where('project', '=', id.project)
         .where('domain', '=', id.domain)
         .where('name', '=', id.name)
@@ -337,7 +373,7 @@ export class PostgresStore implements Store {
       const page = await listPage(EXECUTION_LIST, query, {}, (p) =>
         this.#db
           .selectFrom('executions')
-          .select(['payload', 'revision'])
+          .select(['payload', 'revision', 'inputs_uri'])
           .$if(includeState, (qb) => qb.select('state'))
           .select(p.keys)
           .where(p.where)
@@ -402,9 +438,11 @@ export class PostgresStore implements Store {
       }
 
       // Writes.
+      let inputsUri: string | null = null;
       if (write !== undefined) {
         const revision = write.expectedRevision + 1;
         if (write.expectedRevision === 0) {
+          inputsUri = write.record.inputsUri ?? null;
           const inserted = await trx
             .insertInto('executions')
             .values({
@@ -413,6 +451,7 @@ export class PostgresStore implements Store {
               domain: write.id.domain,
               name: write.id.name,
               revision,
+              inputs_uri: inputsUri,
             })
             .onConflict((oc) => oc.columns(['project', 'domain', 'name']).doNothing())
             .returning('pk')
@@ -421,14 +460,17 @@ export class PostgresStore implements Store {
           if (inserted === undefined) throw raced(write.what);
           pks.set(write.key, String(inserted.pk));
         } else {
+          // inputs_uri is not among the columns set: it stays the creator's.
           const updated = await trx
             .updateTable('executions')
             .set({ ...write.columns, revision })
             .where('pk', '=', pks.get(write.key)!)
             .where('revision', '=', write.expectedRevision)
+            .returning('inputs_uri')
             .executeTakeFirst();
           // The row is locked, so this holds; checked anyway, so that no isolation setting can lose an update.
-          if (updated.numUpdatedRows !== 1n) throw raced(write.what);
+          if (updated === undefined) throw raced(write.what);
+          inputsUri = updated.inputs_uri;
         }
       }
       await writeNodes(trx, plan.nodes, pks);
@@ -436,7 +478,10 @@ export class PostgresStore implements Store {
       await writeEvents(trx, plan.events, pks);
 
       return {
-        execution: write === undefined ? undefined : withRevision(write.record, write.expectedRevision + 1),
+        execution:
+          write === undefined
+            ? undefined
+            : withRevision(write.record, write.expectedRevision + 1, inputsUri ?? undefined),
         nodeExecutions: plan.nodes.map((node) => ({ ...node.record, revision: node.expectedRevision + 1 })),
         taskExecutions: plan.tasks.map((task) => ({ ...task.record, revision: task.expectedRevision + 1 })),
       };
@@ -722,73 +767,17 @@ export class PostgresStore implements Store {
   }
 
   async #register<T extends Task | Workflow | LaunchPlan>(
-    table: 'tasks' | 'workflows' | 'launch_plans',
+    table: EntityTableName,
     kind: string,
     registered: Registered<T>,
     schema: GenMessage<T>,
     options: OperationOptions | undefined,
   ): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    const entity = registered.entity;
-    const id = entity.id;
-    if (id === undefined || id.project === '' || id.domain === '' || id.name === '' || id.version === '') {
-      throw new InvalidArgumentError(`a ${kind} needs an id with project, domain, name and version`, {
-        id: formatIdentifier(id),
-      });
-    }
-    const columns = {
-      org: id.org,
-      project: id.project,
-      domain: id.domain,
-      name: id.name,
-      version: id.version,
-      created_at_ns: nanosColumn(entity.closure?.createdAt, `${kind} ${formatIdentifier(id)} created_at`),
-      digest: registered.digest,
-      payload: toBinary(schema, entity),
-    };
-    const launchPlan = table === 'launch_plans' ? (entity as LaunchPlan) : undefined;
-    const registerActive = launchPlan?.closure?.state === LaunchPlanState.ACTIVE;
-    return this.#transaction(`register ${kind} ${formatIdentifier(id)}`, options, async (trx) => {
-      if (registerActive) await lockLaunchPlanName(trx, id.project, id.domain, id.name);
-      const inserted =
-        launchPlan === undefined
-          ? await trx
-              .insertInto(table as 'tasks')
-              .values(columns)
-              .onConflict((oc) => oc.columns(['project', 'domain', 'name', 'version', 'org']).doNothing())
-              .returning('seq')
-              .executeTakeFirst()
-          : await trx
-              .insertInto('launch_plans')
-              .values({
-                ...columns,
-                state: LaunchPlanState.INACTIVE,
-                workflow_name: launchPlan.spec?.workflowId?.name ?? '',
-              })
-              .onConflict((oc) => oc.columns(['project', 'domain', 'name', 'version', 'org']).doNothing())
-              .returning('seq')
-              .executeTakeFirst();
-      if (inserted === undefined) {
-        const existing = await trx
-          .selectFrom(table as 'tasks')
-          .select('digest')
-          .where('org', '=', id.org)
-          .where('project', '=', id.project)
-          .where('domain', '=', id.domain)
-          .where('name', '=', id.name)
-          .where('version', '=', id.version)
-          .executeTakeFirstOrThrow();
-        if (existing.digest === registered.digest) return 'unchanged';
-        throw new AlreadyExistsError(
-          `${kind} ${formatIdentifier(id)} is already registered with different content: versions are immutable, register a new version`,
-          { id: formatIdentifier(id) },
-        );
-      }
-      if (registerActive) {
-        await activate(trx, id, { seq: inserted.seq, state: LaunchPlanState.INACTIVE, payload: columns.payload });
-      }
-      return 'created';
-    });
+    const write = entityWrite(table, kind, registered, schema);
+    return this.#transaction(`register ${kind} ${formatIdentifier(write.id)}`, options, (trx) =>
+      insertEntity(trx, write),
+    );
   }
 
   async #getEntity<T extends Task | Workflow | LaunchPlan>(
@@ -1157,6 +1146,121 @@ function executionPk(db: Db, id: WorkflowExecutionIdentifier) {
     .where('name', '=', id.name);
 }
 
+/** The tables of registered entities. */
+type EntityTableName = 'tasks' | 'workflows' | 'launch_plans';
+
+/** A registration, checked and encoded. */
+interface EntityWrite {
+  readonly table: EntityTableName;
+  readonly kind: string;
+  readonly id: idl.core.Identifier;
+  /** The row's key columns, joined: the order rows are inserted in. */
+  readonly key: string;
+  readonly digest: string;
+  readonly columns: {
+    readonly org: string;
+    readonly project: string;
+    readonly domain: string;
+    readonly name: string;
+    readonly version: string;
+    readonly created_at_ns: string;
+    readonly digest: string;
+    readonly payload: Uint8Array;
+  };
+  /** Launch plans only: the workflow's name, and whether the closure asks for ACTIVE. */
+  readonly launchPlan?: { readonly workflowName: string; readonly active: boolean } | undefined;
+}
+
+/** Checks an entity's id and encodes its row, without touching the database. */
+function entityWrite<T extends Task | Workflow | LaunchPlan>(
+  table: EntityTableName,
+  kind: string,
+  registered: Registered<T>,
+  schema: GenMessage<T>,
+): EntityWrite {
+  const entity = registered.entity;
+  const id = entity.id;
+  if (id === undefined || id.project === '' || id.domain === '' || id.name === '' || id.version === '') {
+    throw new InvalidArgumentError(`a ${kind} needs an id with project, domain, name and version`, {
+      id: formatIdentifier(id),
+    });
+  }
+  const launchPlan = table === 'launch_plans' ? (entity as LaunchPlan) : undefined;
+  return {
+    table,
+    kind,
+    id,
+    key: compositeKey([id.project, id.domain, id.name, id.version, id.org]),
+    digest: registered.digest,
+    columns: {
+      org: id.org,
+      project: id.project,
+      domain: id.domain,
+      name: id.name,
+      version: id.version,
+      created_at_ns: nanosColumn(entity.closure?.createdAt, `${kind} ${formatIdentifier(id)} created_at`),
+      digest: registered.digest,
+      payload: toBinary(schema, entity),
+    },
+    launchPlan:
+      launchPlan === undefined
+        ? undefined
+        : {
+            workflowName: launchPlan.spec?.workflowId?.name ?? '',
+            active: launchPlan.closure?.state === LaunchPlanState.ACTIVE,
+          },
+  };
+}
+
+function compareWrites(a: EntityWrite, b: EntityWrite): number {
+  if (a.table !== b.table) return a.table < b.table ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * Inserts a registered version, or finds it registered: `unchanged` for the same digest, `ALREADY_EXISTS` for
+ * another. A version inserted by a concurrent transaction is waited for (the unique index), then compared.
+ */
+async function insertEntity(trx: Trx, write: EntityWrite): Promise<CreateResult> {
+  const { id, table, columns } = write;
+  const registerActive = write.launchPlan?.active === true;
+  if (registerActive) await lockLaunchPlanName(trx, id.project, id.domain, id.name);
+  const inserted =
+    write.launchPlan === undefined
+      ? await trx
+          .insertInto(table as 'tasks')
+          .values(columns)
+          .onConflict((oc) => oc.columns(['project', 'domain', 'name', 'version', 'org']).doNothing())
+          .returning('seq')
+          .executeTakeFirst()
+      : await trx
+          .insertInto('launch_plans')
+          .values({ ...columns, state: LaunchPlanState.INACTIVE, workflow_name: write.launchPlan.workflowName })
+          .onConflict((oc) => oc.columns(['project', 'domain', 'name', 'version', 'org']).doNothing())
+          .returning('seq')
+          .executeTakeFirst();
+  if (inserted === undefined) {
+    const existing = await trx
+      .selectFrom(table as 'tasks')
+      .select('digest')
+      .where('org', '=', id.org)
+      .where('project', '=', id.project)
+      .where('domain', '=', id.domain)
+      .where('name', '=', id.name)
+      .where('version', '=', id.version)
+      .executeTakeFirstOrThrow();
+    if (existing.digest === write.digest) return 'unchanged';
+    throw new AlreadyExistsError(
+      `${write.kind} ${formatIdentifier(id)} is already registered with different content: versions are immutable, register a new version`,
+      { id: formatIdentifier(id) },
+    );
+  }
+  if (registerActive) {
+    await activate(trx, id, { seq: inserted.seq, state: LaunchPlanState.INACTIVE, payload: columns.payload });
+  }
+  return 'created';
+}
+
 /** Serializes changes of the active version of one launch plan name (a transaction-scoped advisory lock). */
 async function lockLaunchPlanName(trx: Trx, project: string, domain: string, name: string): Promise<void> {
   const key = compositeKey(['launch plan', project, domain, name]);
@@ -1207,10 +1311,18 @@ async function writeLaunchPlanState(
   return updated;
 }
 
-function withRevision(record: Omit<ExecutionRecord, 'revision'>, revision: number): ExecutionRecord {
-  return record.state === undefined
-    ? { execution: record.execution, revision }
-    : { execution: record.execution, revision, state: record.state };
+function withRevision(
+  record: Omit<ExecutionRecord, 'revision'>,
+  revision: number,
+  inputsUri: string | undefined,
+): ExecutionRecord {
+  const written: { -readonly [K in keyof ExecutionRecord]: ExecutionRecord[K] } = {
+    execution: record.execution,
+    revision,
+  };
+  if (record.state !== undefined) written.state = record.state;
+  if (inputsUri !== undefined) written.inputsUri = inputsUri;
+  return written;
 }
 
 function checkExpectedRevision(expected: number, id: string): void {

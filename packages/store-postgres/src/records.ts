@@ -99,11 +99,13 @@ export function executionRecord(row: {
   readonly payload: Uint8Array;
   readonly revision: number;
   readonly state?: Uint8Array | null | undefined;
+  readonly inputs_uri?: string | null | undefined;
 }): ExecutionRecord {
   const execution = fromBinary(idl.admin.ExecutionSchema, bytes(row.payload));
-  return row.state === null || row.state === undefined
-    ? { execution, revision: row.revision }
-    : { execution, revision: row.revision, state: bytes(row.state) };
+  const record: { -readonly [K in keyof ExecutionRecord]: ExecutionRecord[K] } = { execution, revision: row.revision };
+  if (row.state !== null && row.state !== undefined) record.state = bytes(row.state);
+  if (row.inputs_uri !== null && row.inputs_uri !== undefined) record.inputsUri = row.inputs_uri;
+  return record;
 }
 
 /** A node execution record from its row. */

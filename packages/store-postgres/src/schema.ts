@@ -90,6 +90,8 @@ export interface ExecutionsTable {
   revision: number;
   payload: Bytea;
   state: NullableBytea;
+  /** Where the execution's inputs are stored; set on insert, never updated (null: rows of earlier versions). */
+  inputs_uri: ColumnType<string | null, string | null | undefined, never>;
   lease_owner: ColumnType<string | null, string | null | undefined, string | null>;
   /** Epoch of the last claim; 0 when never claimed. Kept when a lease is released. */
   lease_epoch: Int8WithDefault;

@@ -160,11 +160,11 @@ for (const { name, open } of BACKENDS) {
         const second = await backend.migrate();
         expect(first.applied).toEqual([]);
         expect(second.applied).toEqual([]);
-        expect(second.known).toEqual(['0001_initial']);
+        expect(second.known).toEqual(['0001_initial', '0002_execution_inputs_uri']);
         const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(
           backend.db,
         );
-        expect(rows.map((row) => row.name)).toEqual(['0001_initial']);
+        expect(rows.map((row) => row.name).sort()).toEqual(['0001_initial', '0002_execution_inputs_uri']);
       });
 
       it('refuse a database migrated by a newer version (forward only), changing nothing', async () => {
@@ -348,7 +348,7 @@ describe.skipIf(DATABASE_URL === undefined)(
       const two = await createPostgresStore({ connectionString: database.url });
       try {
         const reports = await Promise.all([one.migrate(), two.migrate()]);
-        expect(reports.flatMap((report) => report.applied)).toEqual(['0001_initial']);
+        expect(reports.flatMap((report) => report.applied)).toEqual(['0001_initial', '0002_execution_inputs_uri']);
         expect(await tableCount(one, 'executions')).toBe(0);
       } finally {
         await one.close();

@@ -62,6 +62,13 @@ export interface ExecutionRecord {
    * it is written and read back byte for byte.
    */
   readonly state?: Uint8Array | undefined;
+  /**
+   * Where the execution's inputs (a LiteralMap) are stored: FlyteAdmin's `inputs_uri` column. Set when the row is
+   * created (by `createExecution`, or a `commit` with expectedRevision 0) and never changed afterwards: later
+   * commits keep it, whatever they give, so that no writer can point an execution at other inputs. Undefined for
+   * executions created without one.
+   */
+  readonly inputsUri?: string | undefined;
 }
 
 /** A node execution as stored. */
@@ -137,6 +144,26 @@ export interface CommitResult {
   readonly taskExecutions: readonly TaskExecutionRecord[];
 }
 
+/** Tasks, workflows and launch plans registered together (see {@link Store.createEntities}). */
+export interface EntityBatch {
+  /** Task versions. */
+  readonly tasks?: readonly Registered<Task>[] | undefined;
+  /** Workflow versions (with their compiled closures). */
+  readonly workflows?: readonly Registered<Workflow>[] | undefined;
+  /** Launch plan versions. */
+  readonly launchPlans?: readonly Registered<LaunchPlan>[] | undefined;
+}
+
+/** What {@link Store.createEntities} did with each entity of a batch, in the order given. */
+export interface EntityBatchResult {
+  /** One result per task. */
+  readonly tasks: readonly CreateResult[];
+  /** One result per workflow. */
+  readonly workflows: readonly CreateResult[];
+  /** One result per launch plan. */
+  readonly launchPlans: readonly CreateResult[];
+}
+
 /** Bookkeeping of one schedule: the last scheduled time that was fired. */
 export interface ScheduleState {
   /** Key of the schedule (launch plan project/domain/name). */
@@ -206,6 +233,15 @@ export interface Store {
     name: string,
     options?: OperationOptions,
   ): Promise<LaunchPlan | undefined>;
+
+  /**
+   * Registers tasks, workflows and launch plans in one atomic step (a package): each entity is created, or
+   * unchanged when its version is registered with the same digest. If any one is refused (`ALREADY_EXISTS`: its
+   * version is registered with another digest, by an earlier or a concurrent registration, or appears twice in the
+   * batch with two digests; `INVALID_ARGUMENT`: an incomplete id), none of the batch is written. Launch plans are
+   * stored as by {@link Store.createLaunchPlan}.
+   */
+  createEntities(batch: EntityBatch, options?: OperationOptions): Promise<EntityBatchResult>;
 
   /** Creates an execution; `ALREADY_EXISTS` if its name is taken in that project/domain. Revision 1. */
   createExecution(record: Omit<ExecutionRecord, 'revision'>, options?: OperationOptions): Promise<ExecutionRecord>;

@@ -362,6 +362,126 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     }
 
+    describe('registering a batch of entities', () => {
+      /** A task, a workflow and a launch plan of a new project, with their digests. */
+      function batchOf(project: string, digest = 'd1') {
+        const id = (name: string) => ({ project, domain: DOMAIN, name, version: 'v1' });
+        return {
+          tasks: [{ entity: makeTask(id('t')), digest }],
+          workflows: [{ entity: makeWorkflow(id('wf')), digest }],
+          launchPlans: [{ entity: makeLaunchPlan(id('lp'), { workflowName: 'wf' }), digest }],
+        };
+      }
+
+      /** Which entities of a batch the store holds. */
+      async function stored(batch: ReturnType<typeof batchOf>): Promise<string[]> {
+        const found: string[] = [];
+        for (const { entity } of batch.tasks)
+          if (await store.getTask(entity.id!)) found.push(`task ${entity.id!.name}`);
+        for (const { entity } of batch.workflows) {
+          if (await store.getWorkflow(entity.id!)) found.push(`workflow ${entity.id!.name}`);
+        }
+        for (const { entity } of batch.launchPlans) {
+          if (await store.getLaunchPlan(entity.id!)) found.push(`launch plan ${entity.id!.name}`);
+        }
+        return found;
+      }
+
+      it('creates each new entity and leaves each one registered with the same digest unchanged', async () => {
+        const project = unique('proj');
+        const batch = batchOf(project);
+        expect(await store.createEntities({ tasks: batch.tasks })).toEqual({
+          tasks: ['created'],
+          workflows: [],
+          launchPlans: [],
+        });
+        expect(await store.createEntities(batch)).toEqual({
+          tasks: ['unchanged'],
+          workflows: ['created'],
+          launchPlans: ['created'],
+        });
+        const workflow = await store.getWorkflow(batch.workflows[0]!.entity.id!);
+        expect(workflow !== undefined && equals(WorkflowSchema, workflow, batch.workflows[0]!.entity)).toBe(true);
+        expect((await store.getLaunchPlan(batch.launchPlans[0]!.entity.id!))?.closure?.state).toBe(
+          LaunchPlanState.INACTIVE,
+        );
+        expect(await store.createEntities(batch)).toEqual({
+          tasks: ['unchanged'],
+          workflows: ['unchanged'],
+          launchPlans: ['unchanged'],
+        });
+        expect(await store.createEntities({})).toEqual({ tasks: [], workflows: [], launchPlans: [] });
+      });
+
+      it('writes nothing of a batch when one entity is registered with another digest', async () => {
+        const project = unique('proj');
+        const batch = batchOf(project);
+        const taken = batch.launchPlans[0]!;
+        await store.createLaunchPlan({ entity: taken.entity, digest: 'earlier' });
+        const error = await expectCode(store.createEntities(batch), 'ALREADY_EXISTS');
+        expect(`${error.id ?? ''} ${error.message}`).toContain(project);
+        expect(await stored(batch)).toEqual(['launch plan lp']);
+      });
+
+      it('writes nothing of a batch that holds one version twice with two digests', async () => {
+        const project = unique('proj');
+        const batch = batchOf(project);
+        const twice = { ...batch, tasks: [...batch.tasks, { entity: batch.tasks[0]!.entity, digest: 'other' }] };
+        await expectCode(store.createEntities(twice), 'ALREADY_EXISTS');
+        expect(await stored(batch)).toEqual([]);
+        const same = { ...batch, tasks: [...batch.tasks, batch.tasks[0]!] };
+        expect((await store.createEntities(same)).tasks).toEqual(['created', 'unchanged']);
+      });
+
+      it('lets exactly one of two batches racing with one entity in two versions write, whole', async () => {
+        const project = unique('proj');
+        const shared = batchOf(project);
+        const mine = { ...shared, workflows: [] };
+        const theirs = {
+          tasks: [{ entity: makeTask({ project, domain: DOMAIN, name: 'theirs', version: 'v1' }), digest: 'd' }],
+          workflows: [{ entity: shared.workflows[0]!.entity, digest: 'their digest' }],
+          launchPlans: [{ entity: shared.launchPlans[0]!.entity, digest: 'their digest' }],
+        };
+        const results = await Promise.allSettled([store.createEntities(mine), store.createEntities(theirs)]);
+        expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const refused = results.find((result) => result.status === 'rejected')!;
+        expect((refused.reason as { code?: unknown }).code).toBe('ALREADY_EXISTS');
+        const theirsTask = await store.getTask(theirs.tasks[0]!.entity.id!);
+        const mineTask = await store.getTask(shared.tasks[0]!.entity.id!);
+        if (results[0]!.status === 'fulfilled') {
+          expect([mineTask !== undefined, theirsTask !== undefined]).toEqual([true, false]);
+          expect(await store.getWorkflow(shared.workflows[0]!.entity.id!)).toBeUndefined();
+        } else {
+          expect([mineTask !== undefined, theirsTask !== undefined]).toEqual([false, true]);
+        }
+      });
+
+      it('refuses an entity without a complete id with INVALID_ARGUMENT, writing nothing', async () => {
+        const project = unique('proj');
+        const batch = batchOf(project);
+        const incomplete = makeWorkflow({ project, domain: DOMAIN, name: 'wf2', version: '' });
+        await expectCode(
+          store.createEntities({ ...batch, workflows: [...batch.workflows, { entity: incomplete, digest: 'd' }] }),
+          'INVALID_ARGUMENT',
+        );
+        expect(await stored(batch)).toEqual([]);
+      });
+
+      it('activates a launch plan registered ACTIVE, as createLaunchPlan does', async () => {
+        const project = unique('proj');
+        const active = makeLaunchPlan(
+          { project, domain: DOMAIN, name: 'lp', version: 'v1' },
+          { state: LaunchPlanState.ACTIVE },
+        );
+        expect(await store.createEntities({ launchPlans: [{ entity: active, digest: 'd' }] })).toEqual({
+          tasks: [],
+          workflows: [],
+          launchPlans: ['created'],
+        });
+        expect((await store.getActiveLaunchPlan(project, DOMAIN, 'lp'))?.id?.version).toBe('v1');
+      });
+    });
+
     describe('list queries (filters, sort keys, pagination)', () => {
       const project = unique('proj-list');
       const at = (i: number) => BASE_MS + i * SECOND;
@@ -568,6 +688,36 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('resolves undefined for an unknown execution', async () => {
         expect(await store.getExecution(execId(unique('proj'), DOMAIN, 'missing'))).toBeUndefined();
+      });
+
+      it('keeps the inputs reference an execution was created with: later commits neither change nor drop it', async () => {
+        const project = unique('proj');
+        const execution = makeExecution({ project, domain: DOMAIN, name: 'with-inputs' });
+        const inputsUri = `mem://contract/${project}/inputs-1.pb`;
+        const created = await store.createExecution({ execution, inputsUri });
+        expect(created.inputsUri).toBe(inputsUri);
+        expect((await store.getExecution(idOf(created)))?.inputsUri).toBe(inputsUri);
+
+        const running = withPhase(execution, WorkflowExecution_Phase.RUNNING);
+        const first = await store.commit({ execution: { record: { execution: running }, expectedRevision: 1 } });
+        expect(first.execution?.inputsUri).toBe(inputsUri);
+        const other = `mem://contract/${project}/inputs-2.pb`;
+        const second = await store.commit({
+          execution: { record: { execution: running, inputsUri: other }, expectedRevision: 2 },
+        });
+        expect(second.execution?.inputsUri).toBe(inputsUri);
+        expect((await store.getExecution(idOf(created)))?.inputsUri).toBe(inputsUri);
+        for (const includeState of [false, true]) {
+          const page = await store.listExecutions({ filters: filters(`eq(project,${project})`), includeState });
+          expect(page.items.map((record) => record.inputsUri)).toEqual([inputsUri]);
+        }
+
+        // Created by a commit, and created without one.
+        const byCommit = makeExecution({ project, domain: DOMAIN, name: 'by-commit' });
+        await store.commit({ execution: { record: { execution: byCommit, inputsUri: other }, expectedRevision: 0 } });
+        expect((await store.getExecution(byCommit.id!))?.inputsUri).toBe(other);
+        const without = await newExecution({ project });
+        expect((await store.getExecution(idOf(without)))?.inputsUri).toBeUndefined();
       });
 
       describe('listExecutions', () => {
@@ -1340,6 +1490,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(
           await store.getTask(makeTask({ project, domain: DOMAIN, name: 't', version: 'v1' }).id!),
         ).toBeUndefined();
+        const batch = {
+          tasks: [{ entity: makeTask({ project, domain: DOMAIN, name: 'b', version: 'v1' }), digest: 'd' }],
+        };
+        await expectAbortReason(store.createEntities(batch, { signal }), reason);
+        expect(await store.getTask(batch.tasks[0]!.entity.id!)).toBeUndefined();
         await expectAbortReason(
           store.acquireLeases('x', { limit: 1, ttlMs: 1, now: new Date(BASE_MS) }, { signal }),
           reason,

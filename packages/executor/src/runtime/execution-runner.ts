@@ -33,6 +33,7 @@ import {
   taskExecutionIdOf,
   type TaskAttempt,
 } from './node-run.js';
+import { executionDir, executionInputsUri } from './execution-inputs.js';
 import { childExecutionName } from './names.js';
 import { isTerminalWorkflowPhase } from './phases.js';
 import { storeOutputs, type StoredOutputs } from './outputs.js';
@@ -70,6 +71,8 @@ export class ExecutionRunner implements Runtime {
   private settingsLoaded: boolean;
   private revision: number;
   private readonly hooks: RunnerHooks;
+  /** Where the execution's inputs are: fixed by its record when it was created. */
+  private readonly inputsUri: string;
   private readonly runs = new Map<string, NodeRun>();
   private readonly persisted = new Map<string, NodeExecutionRecord>();
   private readonly childDags = new Map<string, Dag>();
@@ -113,6 +116,7 @@ export class ExecutionRunner implements Runtime {
     this.executionId = record.execution.id!;
     this.revision = record.revision;
     this.hooks = hooks;
+    this.inputsUri = executionInputsUri(services.config.metadataPrefix, record);
     for (const r of persisted) this.persisted.set(r.nodeExecution.id!.nodeId, r);
     const max = record.execution.spec?.maxParallelism ?? 0;
     this.maxParallelism = max > 0 ? max : services.config.defaultMaxParallelism;
@@ -844,8 +848,7 @@ export class ExecutionRunner implements Runtime {
   }
 
   private async executionInputs(): Promise<idl.core.LiteralMap> {
-    const uri = executionInputsUri(this.services.config.metadataPrefix, this.executionId);
-    return this.services.data.readLiteralMap(uri);
+    return this.services.data.readLiteralMap(this.inputsUri);
   }
 
   // ---------------------------------------------------------------- records, events and commits
@@ -1210,16 +1213,6 @@ export class ExecutionRunner implements Runtime {
     this.stopped = true;
     this.finish();
   }
-}
-
-/** URI of an execution's inputs. */
-export function executionInputsUri(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier): string {
-  return `${executionDir(metadataPrefix, id)}/inputs.pb`;
-}
-
-/** Directory of an execution's metadata. */
-export function executionDir(metadataPrefix: string, id: idl.core.WorkflowExecutionIdentifier): string {
-  return `${metadataPrefix.replace(/\/+$/, '')}/${id.project}/${id.domain}/${id.name}`;
 }
 
 /** URI of a signal's value. */
