@@ -50,24 +50,6 @@ const gated = workflow({ name: 'cluster.gated', inputs: { x: t.int() }, outputs:
   y: add({ a: x, b: waitForInput('go', t.int()) }).y,
 }));
 
-function intLiteral(value: bigint): idl.core.Literal {
-  return {
-    $typeName: 'flyteidl.core.Literal',
-    value: {
-      case: 'scalar',
-      value: {
-        $typeName: 'flyteidl.core.Scalar',
-        value: {
-          case: 'primitive',
-          value: { $typeName: 'flyteidl.core.Primitive', value: { case: 'integer', value } },
-        },
-      },
-    },
-    hash: '',
-    metadata: {},
-  };
-}
-
 function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
@@ -177,7 +159,7 @@ export function crossEngineSuite(title: string, options: CrossEngineOptions): vo
         await waiting.promise;
         await other.start();
         expect(other.activeExecutions).toBe(0);
-        await other.setSignal(execId(name), 'go', intLiteral(21n));
+        await other.setSignal(execId(name), 'go', t.int().toLiteral(21));
 
         const execution = await ended;
         expect(phaseOf(execution)).toBe('SUCCEEDED');
