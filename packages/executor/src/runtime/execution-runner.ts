@@ -277,6 +277,11 @@ export class ExecutionRunner implements Runtime {
   async inputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
     if (run.inputs !== undefined) return run.inputs;
     if (run.spec.id === START) return run.dag.inputs;
+    if (run.spec.id === END) {
+      // Never written (they are the workflow's outputs): resolved again from the upstream outputs after a resume.
+      run.inputs = await resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id);
+      return run.inputs;
+    }
     // Inputs are resolved once, when the node starts (attempt 0); later attempts get a copy.
     const uri = this.pathsOf(run, 0).inputs;
     run.inputs = await this.services.data.readLiteralMap(uri, { signal: this.lifetime.signal });
