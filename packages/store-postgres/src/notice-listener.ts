@@ -78,13 +78,17 @@ export class NoticeListener {
     const client = await this.#connector.connect();
     let listening = false;
     let dropped = false;
+    let openedAt = 0;
     const drop = () => {
       if (dropped) return;
       dropped = true;
       if (this.#client === client) this.#client = undefined;
       void this.#connector.close(client).catch(() => undefined);
       // A drop while the LISTEN is being set up fails that attempt instead (its caller decides).
-      if (listening) this.#reopenLater();
+      if (!listening) return;
+      // Only a connection that held a while earns a quick reopen: one dropped again and again backs off.
+      if (Date.now() - openedAt >= RETRY_MAX_MS) this.#retryMs = RETRY_BASE_MS;
+      this.#reopenLater();
     };
     client.on('error', drop);
     client.on('end', drop);
@@ -105,6 +109,7 @@ export class NoticeListener {
       return;
     }
     listening = true;
+    openedAt = Date.now();
     this.#client = client;
   }
 
@@ -116,7 +121,6 @@ export class NoticeListener {
       this.#timer = undefined;
       this.#open().then(
         () => {
-          this.#retryMs = RETRY_BASE_MS;
           if (!this.#closed) this.#onMissed();
         },
         () => this.#reopenLater(),
