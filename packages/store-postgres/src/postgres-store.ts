@@ -101,6 +101,11 @@ interface LockedExecution {
 export class PostgresStore implements Store {
   readonly #db: Db;
   readonly #notifications: PostgresNotifications | undefined;
+  /**
+   * Execution notices among the engines sharing this database: LISTEN/NOTIFY on a server, in process on PGlite
+   * (see the Store port). Undefined when the store was created without them.
+   */
+  readonly notifications: StoreNotifications | undefined;
 
   /**
    * @param db a Kysely instance on a database migrated by {@link migrateToLatest}
@@ -110,14 +115,7 @@ export class PostgresStore implements Store {
   constructor(db: Kysely<PostgresDatabase>, options: { readonly notifications?: PostgresNotifications } = {}) {
     this.#db = db;
     this.#notifications = options.notifications;
-  }
-
-  /**
-   * Execution notices among the engines sharing this database: LISTEN/NOTIFY on a server, in process on PGlite
-   * (see the Store port). Undefined when the store was created without them.
-   */
-  get notifications(): StoreNotifications | undefined {
-    return this.#notifications;
+    this.notifications = options.notifications;
   }
 
   async putProject(project: Project, options?: OperationOptions): Promise<void> {
