@@ -1,24 +1,13 @@
 // Engines sharing a Store in one process: a terminate or a signal sent to an engine that does not drive the
 // execution reaches the driver through the MemoryStore's in-process notices (intervals of hours: nothing else
 // could deliver them in time), and, for a Store without notifications, through polling at short intervals.
-import { idl, t, task, type ExecutionTransition, type Store } from '@flyte-ts/core';
+import { idl, t, task, type ExecutionTransition } from '@flyte-ts/core';
 import { MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
 import { crossEngineSuite, HOURS } from './cross-engine.js';
-import { execId, phaseOf, settings, startEngine } from './support.js';
+import { execId, phaseOf, settings, startEngine, storeWith } from './support.js';
 
 const pause = task({ name: 'cluster.pause', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({ y: x }));
-
-/** The Store without its `notifications` capability (what a Store lacking it looks like to an engine). */
-function withoutNotifications(store: Store): Store {
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'notifications') return undefined;
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 const memory = new MemoryStore();
 crossEngineSuite('engines sharing a MemoryStore in one process (in-process notices)', {
@@ -27,7 +16,8 @@ crossEngineSuite('engines sharing a MemoryStore in one process (in-process notic
   notices: true,
 });
 
-const hidden = withoutNotifications(new MemoryStore());
+// What a Store without the `notifications` capability looks like to an engine.
+const hidden = storeWith(new MemoryStore(), { notifications: undefined });
 crossEngineSuite('engines sharing a Store without notifications (polling at short intervals)', {
   store: async () => hidden,
   intervals: { leases: { ...HOURS.leases, pollIntervalMs: 20 }, pollInterval: { baseMs: 20, maxMs: 20 } },
@@ -39,21 +29,17 @@ describe('a terminate through an engine that does not drive the execution', () =
     const memory = new MemoryStore();
     let raced = 0;
     // The driver's write lands between the terminate's read and its commit (once): a real commit, in between.
-    const racing = new Proxy(memory, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target) as unknown;
-        if (key !== 'commit') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-        return async (transition: ExecutionTransition) => {
-          const phase = transition.execution?.record.execution.closure?.phase;
-          if (phase === idl.core.WorkflowExecution_Phase.ABORTING && raced++ === 0) {
-            const current = (await target.getExecution(transition.execution!.record.execution.id!))!;
-            await target.commit({ execution: { record: current, expectedRevision: current.revision } });
-          }
-          return target.commit(transition);
-        };
+    const racing = storeWith(memory, {
+      commit: async (transition: ExecutionTransition) => {
+        const phase = transition.execution?.record.execution.closure?.phase;
+        if (phase === idl.core.WorkflowExecution_Phase.ABORTING && raced++ === 0) {
+          const current = (await memory.getExecution(transition.execution!.record.execution.id!))!;
+          await memory.commit({ execution: { record: current, expectedRevision: current.revision } });
+        }
+        return memory.commit(transition);
       },
     });
-    const { engine } = await startEngine({ store: racing as MemoryStore });
+    const { engine } = await startEngine({ store: racing });
     await engine.stop();
     await engine.register([pause], settings);
     await engine.createExecution({ task: pause.id(settings), name: 'raced', inputs: { x: 1 } });

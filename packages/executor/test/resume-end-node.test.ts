@@ -4,7 +4,7 @@
 import { ConflictError, fromLiteralMap, idl, t, task, workflow, type ExecutionTransition } from '@flyte-ts/core';
 import { MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
-import { execId, phaseOf, settings, startEngine } from './support.js';
+import { execId, phaseOf, settings, startEngine, storeWith } from './support.js';
 
 const NP = idl.core.NodeExecution_Phase;
 
@@ -19,32 +19,24 @@ describe('resuming an execution whose end node was QUEUED', () => {
     let cut = 0;
     // The commit that ends the end node is cut once: what reached the Store is the end node QUEUED, nothing after
     // it (as when the lease is lost between two commits); the runner is told CONFLICT and the engine resumes.
-    const store = new Proxy(memory, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target) as unknown;
-        if (key !== 'commit') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-        return async (transition: ExecutionTransition) => {
-          const end = transition.nodeExecutions?.find(
-            (n) =>
-              n.record.nodeExecution.id?.nodeId === 'end-node' &&
-              n.record.nodeExecution.closure?.phase === NP.SUCCEEDED,
-          );
-          if (end === undefined || cut++ > 0) return target.commit(transition);
-          const node = end.record.nodeExecution;
-          const queued = {
-            ...node,
-            closure: { ...node.closure!, phase: NP.QUEUED, outputResult: { case: undefined } },
-          };
-          await target.commit({
-            nodeExecutions: [
-              { record: { ...end.record, nodeExecution: queued }, expectedRevision: end.expectedRevision },
-            ],
-          });
-          throw new ConflictError('the lease was lost after the end node was QUEUED', { id: 'end-node' });
-        };
+    const store = storeWith(memory, {
+      commit: async (transition: ExecutionTransition) => {
+        const end = transition.nodeExecutions?.find(
+          (n) =>
+            n.record.nodeExecution.id?.nodeId === 'end-node' && n.record.nodeExecution.closure?.phase === NP.SUCCEEDED,
+        );
+        if (end === undefined || cut++ > 0) return memory.commit(transition);
+        const node = end.record.nodeExecution;
+        const queued = { ...node, closure: { ...node.closure!, phase: NP.QUEUED, outputResult: { case: undefined } } };
+        await memory.commit({
+          nodeExecutions: [
+            { record: { ...end.record, nodeExecution: queued }, expectedRevision: end.expectedRevision },
+          ],
+        });
+        throw new ConflictError('the lease was lost after the end node was QUEUED', { id: 'end-node' });
       },
     });
-    const { engine } = await startEngine({ store: store as MemoryStore });
+    const { engine } = await startEngine({ store });
     await engine.register([once], settings);
     await engine.createExecution({ workflow: once.id(settings), name: 'cut', inputs: { x: 1 } });
     const done = await engine.waitForExecution(execId('cut'));
