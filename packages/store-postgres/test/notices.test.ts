@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
+import pg from 'pg';
 import { executionId, fromLiteralMap, idl, type ExecutionNotice } from '@flyte-ts/core';
 import { createEngine, type Engine } from '@flyte-ts/executor';
 import { LocalFsBlobStore } from '@flyte-ts/store-memory';
@@ -179,6 +180,21 @@ describe.skipIf(DATABASE_URL === undefined)(
       // Terminated through the engine that is not started: the notice reaches the process that claimed it.
       await launcher.terminateExecution(id('fresh'), 'done');
       await claimed.line('ended fresh ABORTED done');
+    }, 60_000);
+
+    it('listens on a connection of a pg.Pool given to the store, and gives it back destroyed', async () => {
+      const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      const given = await createPostgresStore({ pool });
+      let heard!: (notice: ExecutionNotice) => void;
+      const notice = new Promise<ExecutionNotice>((resolve) => (heard = resolve));
+      const subscription = await given.store.notifications!.subscribe({ notice: (n) => heard(n) });
+      await backend.store.notifications!.publish([{ kind: 'created', execution: id('pooled') }]);
+      expect((await notice).execution.name).toBe('pooled');
+      expect(pool.totalCount).toBe(1);
+      await subscription.close();
+      expect(pool.totalCount).toBe(0);
+      await given.close();
+      await pool.end();
     }, 60_000);
 
     it('reopens the LISTEN connection when it drops, tells subscribers notices may be missed, and hears again', async () => {
