@@ -130,6 +130,17 @@ export type {
   TaskExecutionRecord,
 } from './ports/store.js';
 export {
+  checkExecutionNotices,
+  EXECUTION_NOTICE_KINDS,
+  isExecutionNoticeKind,
+  type ExecutionNotice,
+  type ExecutionNoticeKind,
+  type ExecutionNoticeListener,
+  type NoticeSubscription,
+  type StoreNotifications,
+} from './ports/store-notifications.js';
+export { InProcessNotifications } from './ports/in-process-notifications.js';
+export {
   DEFAULT_PAGE_LIMIT,
   FILTER_FUNCTIONS,
   formatFilters,

@@ -9,6 +9,7 @@ import {
   formatIdentifier,
   idl,
   InvalidArgumentError,
+  isFlyteError,
   launchPlan as dslLaunchPlan,
   NotFoundError,
   serialize,
@@ -36,6 +37,7 @@ import {
   type WorkflowLike,
 } from '@flyte-ts/core';
 import { EventEmitter } from 'eventemitter3';
+import { signalsPolled, WakeUps } from './cluster/wake-ups.js';
 import { resolveConfig, type EngineOptions, type LeaseConfig, type ResolvedConfig } from './config.js';
 import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
@@ -168,6 +170,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private wakeAcquire: (() => void) | undefined;
   private readonly reloads = new Map<string, number>();
   private stopping = false;
+  /** Terminates, signals and new executions from other engines sharing the Store. */
+  private readonly wakeUps: WakeUps;
 
   /** @param options ports, plugins and settings */
   constructor(options: EngineOptions) {
@@ -207,8 +211,15 @@ export class Engine extends EventEmitter<EngineEvents> {
         terminate: (id, cause) => this.terminateExecution(id, cause).catch(() => undefined),
         onExecutionEnd: (id, fn) => this.onExecutionEnd(id, fn),
       },
+      signalsPolled: signalsPolled(options.store, this.config),
       warn,
     };
+    this.wakeUps = new WakeUps(options.store, this.config, (ms, signal) => this.clock.sleep(ms, signal), {
+      runnerOf: (id) => this.runners.get(executionKey(id)),
+      runners: () => this.runners.values(),
+      claim: () => this.wakeClaims(),
+      warn,
+    });
     this.scheduler =
       options.scheduler === false
         ? undefined
@@ -237,6 +248,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       checkResourceSettings(settings);
       await this.store.putProjectDomainSettings(settings);
     }
+    // Listening before driving anything: no terminate or signal for an execution it claims can slip by.
+    await this.wakeUps.start();
     this.started = true;
     this.stopping = false;
     if (this.config.leases !== undefined) {
@@ -284,6 +297,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   async stop(): Promise<void> {
     // No new fire first: the scheduler's fire in flight, if any, ends before the executions are left.
     await this.scheduler?.stop();
+    await this.wakeUps.stop();
     this.stopping = true;
     this.started = false;
     this.leaseLoops?.abort(new Error('engine stopped'));
@@ -567,10 +581,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       await this.abandonInputs(id, location, creating && !(error instanceof AlreadyExistsError));
       throw error;
     }
-    if (this.started) {
-      if (this.config.leases === undefined) await this.run(record, { value: settings });
-      else this.requestAcquire();
-    }
+    if (this.started && this.config.leases === undefined) await this.run(record, { value: settings });
+    else this.requestAcquire(id);
     return record.execution;
   }
 
@@ -826,8 +838,17 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // ------------------------------------------------------------------ leases (engines sharing a Store)
 
-  /** Claims unclaimed executions soon (a new execution was created). */
-  private requestAcquire(): void {
+  /**
+   * Claims unclaimed executions soon, here (when started) and in the other engines sharing the Store: `id` was
+   * created.
+   */
+  private requestAcquire(id: idl.core.WorkflowExecutionIdentifier): void {
+    this.wakeClaims();
+    this.wakeUps.publish('created', id);
+  }
+
+  /** Claims unclaimed executions soon. */
+  private wakeClaims(): void {
     this.acquireRequested = true;
     this.wakeAcquire?.();
   }
@@ -1123,23 +1144,36 @@ export class Engine extends EventEmitter<EngineEvents> {
    * A no-op for an execution that has ended.
    */
   async terminateExecution(id: idl.core.WorkflowExecutionIdentifier, cause: string): Promise<void> {
-    const record = await this.mustGetExecution(id);
-    if (isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) return;
-    const runner = this.runners.get(executionKey(id));
-    if (runner !== undefined) {
-      await runner.abort(cause);
-      return;
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.mustGetExecution(id);
+      const phase = record.execution.closure?.phase ?? WP.UNDEFINED;
+      if (isTerminalWorkflowPhase(phase)) return;
+      const runner = this.runners.get(executionKey(id));
+      if (runner !== undefined) {
+        await runner.abort(cause);
+        return;
+      }
+      // Asked already: its driver is aborting it (told again, in case it missed the first notice).
+      if (phase === WP.ABORTING) {
+        this.wakeUps.publish('terminate', id);
+        return;
+      }
+      // Driven by another engine sharing the Store, or by nobody yet: record the abort, and tell the driver at once
+      // (the notice goes out only if the abort is recorded); whoever drives or resumes it finishes it.
+      try {
+        await this.store.commit({
+          execution: {
+            record: { execution: abortRequested(record.execution, cause, this.clock.now()) },
+            expectedRevision: record.revision,
+          },
+          notices: [{ kind: 'terminate', execution: id }],
+        });
+        return;
+      } catch (error) {
+        // The driver wrote meanwhile: read it again (a few times; a driver commits far less often than that).
+        if (!isFlyteError(error, 'CONFLICT') || attempt >= TERMINATE_ATTEMPTS) throw error;
+      }
     }
-    // Not driven by this engine (not started): record the abort; whoever resumes it finishes it.
-    const now = timestampFromMs(this.clock.now().getTime());
-    const closure: idl.admin.ExecutionClosure = {
-      ...(record.execution.closure ?? create(idl.admin.ExecutionClosureSchema)),
-      phase: WP.ABORTING,
-      outputResult: { case: 'abortMetadata', value: create(idl.admin.AbortMetadataSchema, { cause }) },
-      updatedAt: now,
-    };
-    const execution: idl.admin.Execution = { ...record.execution, closure };
-    await this.store.commit({ execution: { record: { execution }, expectedRevision: record.revision } });
   }
 
   /** Launches the same launch plan with the same inputs again, under a new name. */
@@ -1245,7 +1279,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     const uri = signalUri(this.config.metadataPrefix, id, signalId);
     if ((await this.services.blob.head(uri)) === undefined)
       await this.services.data.write(uri, idl.core.LiteralSchema, value);
-    this.runners.get(executionKey(id))?.signalSet();
+    const runner = this.runners.get(executionKey(id));
+    // Driven by another engine sharing the Store (or by nobody yet): tell it.
+    if (runner === undefined) this.wakeUps.publish('signal', id);
+    else runner.signalSet();
   }
 
   /** Approves (or rejects) the value an `approve` gate waits on. */
@@ -1271,6 +1308,20 @@ export class Engine extends EventEmitter<EngineEvents> {
 /** Creates an engine; call `start()` on it before launching. */
 export function createEngine(options: EngineOptions): Engine {
   return new Engine(options);
+}
+
+/** Tries of a terminate that races with the driver's own commits. */
+const TERMINATE_ATTEMPTS = 5;
+
+/** The execution as an engine not driving it records a terminate: ABORTING, with the cause. */
+function abortRequested(execution: idl.admin.Execution, cause: string, now: Date): idl.admin.Execution {
+  const closure: idl.admin.ExecutionClosure = {
+    ...(execution.closure ?? create(idl.admin.ExecutionClosureSchema)),
+    phase: WP.ABORTING,
+    outputResult: { case: 'abortMetadata', value: create(idl.admin.AbortMetadataSchema, { cause }) },
+    updatedAt: timestampFromMs(now.getTime()),
+  };
+  return { ...execution, closure };
 }
 
 /** The principal of scheduled executions. */

@@ -118,3 +118,17 @@ export class ManualClock implements Clock {
 export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * A view of `store` whose members are overridden by `overrides` (a `commit` that injects a write, a capability
+ * hidden as `undefined`); its other members are the store's own, bound to it.
+ */
+export function storeWith(store: MemoryStore, overrides: Partial<Record<keyof MemoryStore, unknown>>): MemoryStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof MemoryStore];
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}

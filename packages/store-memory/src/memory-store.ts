@@ -3,12 +3,14 @@
 import { create } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
+  checkExecutionNotices,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
   formatNodeExecutionId,
   formatTaskExecutionId,
   idl,
+  InProcessNotifications,
   InvalidArgumentError,
   NotFoundError,
   type CommitResult,
@@ -98,6 +100,11 @@ interface ExecutionRow extends Row<ExecutionRecord> {
  * an already-aborted `options.signal`, and validates everything before writing anything.
  */
 export class MemoryStore implements Store {
+  /**
+   * Notices among the engines sharing this object (its data lives in this process only), delivered in process;
+   * a commit's notices go out once it applied.
+   */
+  readonly notifications = new InProcessNotifications();
   #seq = 0;
   readonly #projects = new Map<string, Row<Project>>();
   readonly #settings = new Map<string, ProjectDomainSettings>();
@@ -299,6 +306,8 @@ export class MemoryStore implements Store {
     throwIfAborted(options?.signal);
     // Everything is checked before the first write: once writing starts, nothing below can throw.
     const plan = this.#planCommit(transition);
+    const notices = transition.notices ?? [];
+    checkExecutionNotices(notices);
 
     let execution: ExecutionRecord | undefined;
     if (plan.execution !== undefined) {
@@ -342,6 +351,7 @@ export class MemoryStore implements Store {
       row.events.push({ seq: row.events.length, value: event });
       row.eventKeys.add(eventIdentity);
     }
+    this.notifications.deliver(notices);
     return {
       execution,
       nodeExecutions: plan.nodes.map((write) => write.record),

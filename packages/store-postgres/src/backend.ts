@@ -5,8 +5,15 @@ import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Clock } from '@flyte-ts/core';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import type PgModule from 'pg';
+import { InvalidArgumentError } from '@flyte-ts/core';
 import { translateError } from './errors.js';
 import { migrateToLatest, type MigrationReport } from './migrations.js';
+import type { ListenClient, ListenConnector } from './notice-listener.js';
+import {
+  InProcessPostgresNotifications,
+  ListenNotifyNotifications,
+  type PostgresNotifications,
+} from './notifications.js';
 import { PgliteDialect } from './pglite-dialect.js';
 import { PostgresCatalog } from './postgres-catalog.js';
 import { PostgresResourceManager } from './postgres-resource-manager.js';
@@ -53,7 +60,8 @@ export type PostgresConnection =
        * client's (`pool.on('connect', (c) => c.on('error', ...))`): `pg` emits the errors of broken connections
        * there, and an unheard `error` event crashes the process. Its int8 and bytea parsers may be the defaults or any parsers returning
        * strings, numbers, bigints or bytes: the store reads them all without losing precision (it rejects a
-       * number that was already rounded).
+       * number that was already rounded). The store's execution notices (LISTEN) hold one of its connections
+       * while an engine subscribes to them: its clients must be `pg` clients (with `on('notification')`).
        */
       readonly pool: PostgresPool;
     };
@@ -88,12 +96,24 @@ const INT8_OID = 20;
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresBackend> {
   let pool: PostgresPool;
+  let listen: ListenConnector;
   if ('pool' in options) {
     const given = options.pool;
     // Kysely ends its pool when destroyed; a pool given to us is its owner's to end.
     pool = { connect: () => given.connect(), end: async () => {} };
+    listen = pooledListenConnector(given);
   } else {
     const pg = await loadPg();
+    listen = {
+      connect: async () => {
+        // Its own connection, outside the pool: a LISTEN lives as long as its session.
+        const client = new pg.Client({ connectionString: options.connectionString, keepAlive: true });
+        client.on('error', () => {});
+        await client.connect();
+        return client;
+      },
+      close: (client) => (client as InstanceType<typeof pg.Client>).end(),
+    };
     const own = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
@@ -111,7 +131,28 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     own.on('connect', (client) => client.on('error', () => {}));
     pool = own;
   }
-  return open(new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) }), options, false);
+  const db = new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return open(db, options, false, new ListenNotifyNotifications(db, listen));
+}
+
+/** The LISTEN connection taken from a pool of the caller's: held while subscribed, then destroyed (not reused). */
+function pooledListenConnector(pool: PostgresPool): ListenConnector {
+  type PooledClient = Partial<ListenClient> & { release(destroy?: boolean): void };
+  return {
+    connect: async () => {
+      const client = (await pool.connect()) as unknown as PooledClient;
+      if (typeof client.on !== 'function') {
+        client.release();
+        throw new InvalidArgumentError(
+          "the pool's clients cannot LISTEN (they have no `on('notification')`): give createPostgresStore a pg.Pool, or a connectionString",
+          { id: 'pool' },
+        );
+      }
+      client.on('error', () => {});
+      return client as ListenClient;
+    },
+    close: async (client) => (client as unknown as PooledClient).release(true),
+  };
 }
 
 /**
@@ -121,6 +162,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
  */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresBackend> {
   const given = options.pglite;
+  // Only this process can open the database, so notices stay in process; backends opened on one PGlite instance
+  // share theirs, so their engines hear each other.
+  let notifications: InProcessPostgresNotifications;
+  if (given === undefined) {
+    notifications = new InProcessPostgresNotifications();
+  } else {
+    notifications = pgliteNotifications.get(given) ?? new InProcessPostgresNotifications();
+    pgliteNotifications.set(given, notifications);
+  }
   const dialect =
     given !== undefined
       ? new PgliteDialect({ pglite: given })
@@ -130,17 +180,21 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
             return PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
           },
         });
-  return open(new Kysely<PostgresDatabase>({ dialect }), options, true);
+  return open(new Kysely<PostgresDatabase>({ dialect }), options, true, notifications);
 }
+
+/** The notices of each PGlite instance given to createPgliteStore. */
+const pgliteNotifications = new WeakMap<PGliteInterface, InProcessPostgresNotifications>();
 
 async function open(
   db: Kysely<PostgresDatabase>,
   options: BackendOptions & { readonly migrate?: boolean | undefined },
   migrateByDefault: boolean,
+  notifications: PostgresNotifications,
 ): Promise<PostgresBackend> {
   let closed: Promise<void> | undefined;
   const backend: PostgresBackend = {
-    store: new PostgresStore(db),
+    store: new PostgresStore(db, { notifications }),
     catalog: new PostgresCatalog(db, { clock: options.clock }),
     resourceManager: new PostgresResourceManager(db, { clock: options.clock }),
     db,
@@ -152,7 +206,7 @@ async function open(
       }
     },
     close() {
-      closed ??= db.destroy();
+      closed ??= notifications.close().then(() => db.destroy());
       return closed;
     },
   };

@@ -11,6 +11,7 @@ export {
   type PostgresStoreOptions,
 } from './backend.js';
 export { PostgresStore } from './postgres-store.js';
+export { NOTICE_CHANNEL, type PostgresNotifications } from './notifications.js';
 export { PostgresCatalog, type PostgresCatalogOptions } from './postgres-catalog.js';
 export { PostgresResourceManager, type PostgresResourceManagerOptions } from './postgres-resource-manager.js';
 export { migrateToLatest, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type MigrationReport } from './migrations.js';

@@ -4,6 +4,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
+  checkExecutionNotices,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
@@ -28,6 +29,7 @@ import {
   type Registered,
   type ScheduleState,
   type Store,
+  type StoreNotifications,
   type TaskExecutionRecord,
 } from '@flyte-ts/core';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
@@ -59,6 +61,7 @@ import {
   taskColumns,
   taskRecord,
 } from './records.js';
+import type { PostgresNotifications } from './notifications.js';
 import type { PostgresDatabase } from './schema.js';
 
 type Project = idl.admin.Project;
@@ -99,12 +102,22 @@ interface LockedExecution {
  */
 export class PostgresStore implements Store {
   readonly #db: Db;
+  readonly #notifications: PostgresNotifications | undefined;
+  /**
+   * Execution notices among the engines sharing this database: LISTEN/NOTIFY on a server, in process on PGlite
+   * (see the Store port). Undefined when the store was created without them.
+   */
+  readonly notifications: StoreNotifications | undefined;
 
   /**
    * @param db a Kysely instance on a database migrated by {@link migrateToLatest}
+   * @param options `notifications`: how execution notices travel (`createPostgresStore` and `createPgliteStore`
+   *   set it; without it the store has no `notifications` capability and commits ignore their notices)
    */
-  constructor(db: Kysely<PostgresDatabase>) {
+  constructor(db: Kysely<PostgresDatabase>, options: { readonly notifications?: PostgresNotifications } = {}) {
     this.#db = db;
+    this.#notifications = options.notifications;
+    this.notifications = options.notifications;
   }
 
   async putProject(project: Project, options?: OperationOptions): Promise<void> {
@@ -388,7 +401,10 @@ export class PostgresStore implements Store {
   async commit(transition: ExecutionTransition, options?: OperationOptions): Promise<CommitResult> {
     throwIfAborted(options?.signal);
     const plan = planCommit(transition);
-    return this.#transaction('commit', options, async (trx) => {
+    const notices = transition.notices ?? [];
+    checkExecutionNotices(notices);
+    const notifications = notices.length === 0 ? undefined : this.#notifications;
+    const result = await this.#transaction('commit', options, async (trx) => {
       const locked = await lockExecutions(trx, plan.keys);
       const pks = new Map<string, string>();
       for (const [key, row] of locked) pks.set(key, row.pk);
@@ -476,6 +492,7 @@ export class PostgresStore implements Store {
       await writeNodes(trx, plan.nodes, pks);
       await writeTasks(trx, plan.tasks, pks);
       await writeEvents(trx, plan.events, pks);
+      await notifications?.inTransaction(trx, notices);
 
       return {
         execution:
@@ -486,6 +503,8 @@ export class PostgresStore implements Store {
         taskExecutions: plan.tasks.map((task) => ({ ...task.record, revision: task.expectedRevision + 1 })),
       };
     });
+    notifications?.afterCommit(notices);
+    return result;
   }
 
   async getNodeExecution(

@@ -20,6 +20,7 @@ import type {
 import type { NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent } from '../gen/flyteidl/event/index.js';
 import type { OperationOptions } from './common.js';
 import type { ListQuery, Page } from './list-query.js';
+import type { ExecutionNotice, StoreNotifications } from './store-notifications.js';
 
 /** A registered entity together with the digest of its content, which makes registration idempotent. */
 export interface Registered<T> {
@@ -132,6 +133,11 @@ export interface ExecutionTransition {
   readonly events?: readonly ExecutionEvent[] | undefined;
   /** The lease the writer holds, and the time to check it at (omitted by single-process engines). */
   readonly lease?: { readonly lease: Lease; readonly now: Date } | undefined;
+  /**
+   * Notices to publish if, and only if, this transition applies, once it is visible (see
+   * {@link Store.notifications}; a Store without that capability ignores them).
+   */
+  readonly notices?: readonly ExecutionNotice[] | undefined;
 }
 
 /** The rows a commit wrote, with their new revisions. */
@@ -181,6 +187,13 @@ export interface ScheduleState {
  * `INVALID_ARGUMENT`, never ignored.
  */
 export interface Store {
+  /**
+   * Optional capability: notices between the engines sharing this Store (see {@link StoreNotifications}), so a
+   * terminate or a signal asked through one engine reaches the engine driving the execution at once. Engines
+   * sharing a Store without it poll for the same facts.
+   */
+  readonly notifications?: StoreNotifications | undefined;
+
   /** Creates a project, or updates its name, description, labels and state. */
   putProject(project: Project, options?: OperationOptions): Promise<void>;
   /** The project with that id, or undefined. */
@@ -263,7 +276,8 @@ export interface Store {
    * any mismatch is `CONFLICT` and nothing is written. With `lease`, the transition is also refused (`CONFLICT`)
    * unless that lease is still the current one of the execution at `lease.now` (fencing: a process whose lease
    * expired and was taken over cannot write). Events identical to recorded ones (same entity, phase and
-   * occurred_at) are skipped, so a retried commit does not duplicate them.
+   * occurred_at) are skipped, so a retried commit does not duplicate them. Its `notices` are published only if it
+   * applies (Stores with `notifications`).
    * Resolves to the written rows with their new revisions.
    */
   commit(transition: ExecutionTransition, options?: OperationOptions): Promise<CommitResult>;

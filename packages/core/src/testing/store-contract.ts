@@ -60,6 +60,7 @@ import {
   type EntityName,
   type ExecutionShape,
 } from './store-fixtures.js';
+import { notificationsContract } from './store-notifications-contract.js';
 import {
   abortedSignal,
   allByteValues,
@@ -162,7 +163,8 @@ function filters(text: string): ListQuery['filters'] {
 /**
  * Registers the Store contract suite: a `describe` block whose tests check every guarantee of the Store port
  * (registration, list queries and pagination, launch plan activation, executions, atomic commits with
- * optimistic concurrency and lease fencing, leases, events, schedules, cancellation).
+ * optimistic concurrency and lease fencing, leases, execution notices when the Store has them, events, schedules,
+ * cancellation).
  * @param name the adapter's name, shown in the test report
  * @param factory creates the adapter once for the whole suite
  */
@@ -1402,6 +1404,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.acquireLeases('owner-b', { limit: 10, ttlMs: TTL, now })).toEqual([]);
       });
     });
+
+    describe('execution notices (optional capability)', () => notificationsContract(() => store));
 
     describe('schedule bookkeeping', () => {
       it('records a fire only over the last fire it expects, so one of two racing processes wins', async () => {

@@ -165,15 +165,13 @@ export class ExecutionRunner implements Runtime {
       return;
     }
     if (phase === WP.ABORTING) {
-      await this.abort(
-        this.execution.closure?.outputResult.case === 'abortMetadata'
-          ? this.execution.closure.outputResult.value.cause
-          : 'aborted',
-      );
+      await this.abort(abortCauseOf(this.execution));
       return;
     }
     const workflowId = this.execution.closure?.workflowId;
     const workflow = workflowId === undefined ? undefined : await this.services.store.getWorkflow(workflowId);
+    // Aborted (or stopped) while starting: the abort took over.
+    if (this.aborting !== undefined || this.stopped) return;
     const compiled = workflow?.closure?.compiledWorkflow;
     if (compiled?.primary === undefined) {
       this.failExecution(
@@ -191,6 +189,7 @@ export class ExecutionRunner implements Runtime {
       this.platformResources = platformResources(await this.services.store.getProjectDomainSettings(project, domain));
       this.settingsLoaded = true;
     }
+    if (this.aborting !== undefined || this.stopped) return;
     if (phase !== WP.RUNNING) {
       this.setWorkflowPhase(WP.RUNNING);
       const created = this.execution.closure?.createdAt;
@@ -222,10 +221,41 @@ export class ExecutionRunner implements Runtime {
     this.finish();
   }
 
+  /** Whether the execution is being aborted (by this runner). */
+  get isAborting(): boolean {
+    return this.aborting !== undefined;
+  }
+
   /** Aborts the execution: every running node is aborted, then the execution is ABORTED with `cause`. */
   async abort(cause: string): Promise<void> {
     if (isTerminalWorkflowPhase(this.phase) || this.aborting !== undefined) return this.ended;
     this.aborting = cause;
+    await this.abortNodes(cause);
+  }
+
+  /**
+   * Another writer (an engine not driving this execution) recorded an abort request: `record` is the execution as
+   * it stored it, ABORTING with the cause. The runner takes that revision over and aborts as `abort` does. A commit
+   * of this runner already in flight over the older revision is refused (CONFLICT), and the engine resumes the
+   * execution from the Store, which aborts it; the work this runner started is stopped all the same.
+   */
+  async abortRecorded(record: ExecutionRecord): Promise<void> {
+    if (this.stopped || isTerminalWorkflowPhase(this.phase) || this.aborting !== undefined) return this.ended;
+    if ((record.execution.closure?.phase ?? WP.UNDEFINED) !== WP.ABORTING) return;
+    const cause = abortCauseOf(record.execution);
+    // From now on no node takes a step.
+    this.aborting = cause;
+    await this.flushing;
+    if (this.stopped) {
+      for (const run of this.runs.values()) run.attemptSignal?.abort(new Error(cause));
+      return;
+    }
+    // Nothing of this runner is in flight: its next commit carries the revision the abort request wrote.
+    if (record.revision > this.revision) this.revision = record.revision;
+    await this.abortNodes(cause);
+  }
+
+  private async abortNodes(cause: string): Promise<void> {
     this.setWorkflowPhase(WP.ABORTING, { abortCause: cause });
     await this.committed();
     const running = [...this.runs.values()].filter((r) => r.phase !== NP.UNDEFINED && !isTerminalNodePhase(r.phase));
@@ -251,6 +281,11 @@ export class ExecutionRunner implements Runtime {
   async inputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
     if (run.inputs !== undefined) return run.inputs;
     if (run.spec.id === START) return run.dag.inputs;
+    if (run.spec.id === END) {
+      // Never written (they are the workflow's outputs): resolved again from the upstream outputs after a resume.
+      run.inputs = await resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id);
+      return run.inputs;
+    }
     // Inputs are resolved once, when the node starts (attempt 0); later attempts get a copy.
     const uri = this.pathsOf(run, 0).inputs;
     run.inputs = await this.services.data.readLiteralMap(uri, { signal: this.lifetime.signal });
@@ -1213,6 +1248,12 @@ export class ExecutionRunner implements Runtime {
     this.stopped = true;
     this.finish();
   }
+}
+
+/** The cause an ABORTING or ABORTED execution records. */
+function abortCauseOf(execution: idl.admin.Execution): string {
+  const result = execution.closure?.outputResult;
+  return result?.case === 'abortMetadata' ? result.value.cause : 'aborted';
 }
 
 /** URI of a signal's value. */

@@ -35,6 +35,11 @@ export interface EngineServices {
   readonly handleQueue: Limiter;
   readonly metrics: Metrics;
   readonly children: ChildLauncher;
+  /**
+   * Signals set through another engine reach this one only by polling (a Store shared through leases, without
+   * notifications): gates waiting for a signal look for it again at `config.pollInterval`, doubling up to its cap.
+   */
+  readonly signalsPolled: boolean;
   /** Reports an error that must not fail anything (event sinks, cleanup). */
   readonly warn: (message: string, error?: unknown) => void;
 }

@@ -4,7 +4,8 @@
 import { create } from '@bufbuild/protobuf';
 import { idl, msFromDuration } from '@flyte-ts/core';
 import { NodeFailure } from '../../runtime/failure.js';
-import type { NodeHandler } from '../handler.js';
+import type { NodeRun } from '../../runtime/node-run.js';
+import type { NodeHandler, Runtime, Transition } from '../handler.js';
 
 /** Handler of gate nodes. */
 export const gateHandler: NodeHandler = {
@@ -24,14 +25,14 @@ export const gateHandler: NodeHandler = {
       }
       case 'signal': {
         const value = await rt.signal(condition.value.signalId);
-        if (value === undefined) return { phase: 'running' };
+        if (value === undefined) return waitForSignal(run, rt);
         const outputs = create(idl.core.LiteralMapSchema);
         outputs.literals[condition.value.outputVariableName || 'o0'] = value;
         return { phase: 'succeeded', outputs };
       }
       case 'approve': {
         const value = await rt.signal(condition.value.signalId);
-        if (value === undefined) return { phase: 'running' };
+        if (value === undefined) return waitForSignal(run, rt);
         const approved =
           value.value.case === 'scalar' &&
           value.value.value.value.case === 'primitive' &&
@@ -59,3 +60,16 @@ export const gateHandler: NodeHandler = {
 
   abort: async () => undefined,
 };
+
+/**
+ * A gate whose signal is not set yet waits to be evaluated again when it is set (the engine is told), or, when
+ * signals reach this engine only by polling, looks again after the poll interval, doubling up to its cap.
+ */
+function waitForSignal(run: NodeRun, rt: Runtime): Transition {
+  if (!rt.services.signalsPolled) return { phase: 'running' };
+  const { baseMs, maxMs } = rt.services.config.pollInterval;
+  const last = run.memo.signalPollMs as number | undefined;
+  const next = last === undefined ? baseMs : Math.min(maxMs, last * 2);
+  run.memo.signalPollMs = next;
+  return { phase: 'running', recheckAfterMs: next };
+}
