@@ -55,17 +55,22 @@ const STREAM_CHUNK = 64 * 1024;
  * one. Content types are not stored; listings skip symbolic links. Use {@link LocalFsBlobStore.rootUri} as the
  * base of the URIs you build.
  *
- * Symbolic links inside the root are followed as long as they lead to a place inside it. Other processes may
- * change the tree while the store works in it; what holds then depends on the confinement in force:
- * - **Linux (`/proc` mounted): race-safe.** Every operation opens its file or directory first and then checks
- *   where the opened descriptor really is (`/proc/self/fd/N`); what is outside is closed unread and refused.
- *   Entries are then created, renamed, listed and removed through `/proc/self/fd/<dir>/<name>`, which resolves
- *   in the directory already checked, so a directory swapped for a symbolic link after the check redirects
- *   nothing: no object, temporary file or directory is written, read, described, listed or deleted outside the
- *   root (the escape is an `INVALID_ARGUMENT` error instead). A put checks its directory again after the
- *   rename and removes the object it placed if the directory itself was moved out of the root meanwhile.
- *   Not covered: hard links (a file linked into the root is inside it), mounts made inside the root, and a
- *   directory moved out of the root by someone else after an operation returned (its objects go with it).
+ * Symbolic links inside the root are followed as long as they lead to a place inside it; deleting a link removes
+ * the link. FIFOs, devices and directories are no objects (`NOT_FOUND`), and are never opened in a blocking way.
+ * Other processes may change the tree while the store works in it; what holds then depends on the confinement
+ * in force (option `confinement`):
+ * - **Linux (`/proc` mounted; the default there): race-safe.** Every operation opens its file or directory
+ *   first and then reads where the opened descriptor really is (`/proc/self/fd/N`); what is outside is closed
+ *   unread and refused. Entries are then created, renamed, listed and removed through
+ *   `/proc/self/fd/<dir>/<name>`, which the kernel resolves in the directory already checked, never along the
+ *   path again, so a directory swapped for a symbolic link after the check redirects nothing: no object,
+ *   temporary file or directory is written, read, described, listed or deleted outside the root; the escape is
+ *   an `INVALID_ARGUMENT` error naming the URI. Missing directories are created one level at a time inside
+ *   parents already checked. A put checks its directory again after the rename and takes the object back out
+ *   (and fails) if the directory itself was moved out of the root meanwhile. A write whose directory another
+ *   process keeps removing gives up after 5 attempts with `CONFLICT`. Not covered: hard links (a file linked
+ *   into the root is inside it), mounts made inside the root, and a directory moved out of the root after an
+ *   operation returned (its objects go with it).
  * - **Elsewhere (macOS, Windows, BSDs): path checks.** Each path is resolved and checked before it is used; a
  *   link that is there is refused, but a link swapped in between the check and the use is followed. Use it
  *   only on trees no other process rewrites, or set `confinement: 'descriptor'` to refuse to run there.

@@ -124,9 +124,10 @@ class DescriptorGuard extends Guard implements RootGuard {
 
   async dir(path: string, id: string, create: boolean): Promise<ConfinedDir | undefined> {
     if (!create) {
-      const handle = await open(path, DIRECTORY).catch((error: unknown) => {
-        if (isMissing(error)) return undefined;
-        throw error;
+      const handle = await open(path, DIRECTORY).catch(async (error: unknown) => {
+        if (!isMissing(error)) throw error;
+        await this.#checkAncestor(path, id);
+        return undefined;
       });
       return handle === undefined ? undefined : new DescriptorDir(this, await this.verified(handle, id));
     }
@@ -140,7 +141,25 @@ class DescriptorGuard extends Guard implements RootGuard {
   }
 
   async file(path: string, id: string): Promise<FileHandle> {
-    return this.verified(await open(path, READ_FLAGS), id);
+    const handle = await open(path, READ_FLAGS).catch(async (error: unknown) => {
+      if (isMissing(error)) await this.#checkAncestor(path, id);
+      throw error;
+    });
+    return this.verified(handle, id);
+  }
+
+  /**
+   * For a missing path: refuses it when its nearest existing ancestor is outside the root, so that a link out
+   * of the root answers `INVALID_ARGUMENT` whether or not its target holds the name (and says nothing of that).
+   */
+  async #checkAncestor(path: string, id: string): Promise<void> {
+    for (let probe = dirname(path); ; probe = dirname(probe)) {
+      const handle = await open(probe, DIRECTORY).catch((error: unknown) => {
+        if (isMissing(error) && dirname(probe) !== probe) return undefined;
+        throw error;
+      });
+      if (handle !== undefined) return (await this.verified(handle, id)).close();
+    }
   }
 
   /** `handle`, once its descriptor is known to be inside the root; closed and refused otherwise. */

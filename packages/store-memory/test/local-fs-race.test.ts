@@ -2,6 +2,7 @@
 // directory inside the root between a real directory and a symbolic link to a directory outside the root, while
 // the store writes, reads, lists, copies and deletes under it. Nothing outside may change and no outside byte
 // may come back; each escape the store notices must be a coded error naming the URI.
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +12,16 @@ import { isFlyteError, type FlyteError } from '@flyte-ts/core';
 import { LocalFsBlobStore } from '@flyte-ts/store-memory';
 
 /** Rounds of operations run while the directory flips (each round runs every operation once, concurrently). */
-const ROUNDS = 400;
+const ROUNDS = 200;
 /** Object names reused across rounds, so reads find objects written earlier. */
 const SLOTS = 6;
 /** Outside files are this long; every object the store writes is shorter, so a size this long came from outside. */
 const OUTSIDE_SIZE = 256;
+/**
+ * Where the trees live: tmpfs where there is one. On a journalled disk the store's fsyncs force journal commits,
+ * and the flipper's renames wait for them, frozen in one state for long stretches (a whole run, at worst).
+ */
+const BASE = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 /** The errors the store may answer with while the tree changes under it. */
 const CODES = ['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT'];
 
@@ -74,7 +80,7 @@ describe('LocalFsBlobStore while a directory in its root flips to a symbolic lin
   let flipper: Worker | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'flyte-ts-fs-race-'));
+    dir = await mkdtemp(join(BASE, 'flyte-ts-fs-race-'));
     outside = join(dir, 'outside');
     await mkdir(join(outside, 'sub'), { recursive: true });
     for (let k = 0; k < SLOTS; k++) {
