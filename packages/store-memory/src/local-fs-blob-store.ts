@@ -159,7 +159,9 @@ export class LocalFsBlobStore implements BlobStore {
     const signal = options?.signal;
     throwIfAborted(signal);
     const prefixPath = this.#pathOf(prefix, true);
-    const start = prefixPath === this.root || prefixPath.endsWith(sep) ? prefixPath : dirname(prefixPath);
+    // The directory to walk, without a trailing separator (so that its parent is the parent of the directory).
+    const start =
+      prefixPath === this.root ? prefixPath : prefixPath.endsWith(sep) ? prefixPath.slice(0, -1) : dirname(prefixPath);
     const guard = await this.#rootGuard();
     const files = new Map<string, string>();
     const startDir = await guard.dir(start, prefix, false);

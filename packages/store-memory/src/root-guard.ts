@@ -36,8 +36,6 @@ export interface ConfinedDir {
 
 /** Opens directories and files under a root, refusing whatever lies outside it. */
 export interface RootGuard {
-  /** The confinement in force. */
-  readonly mode: 'descriptor' | 'path';
   /**
    * The directory at `path` (a path under the root), creating it and its missing parents inside the root when
    * `create`. Resolves undefined when it is missing or not a directory and `create` is false. Rejects with
@@ -120,8 +118,6 @@ abstract class Guard {
  * `/proc/self/fd/<dir>/<name>`, which the kernel resolves in that very directory, not along the path again.
  */
 class DescriptorGuard extends Guard implements RootGuard {
-  readonly mode = 'descriptor';
-
   async dir(path: string, id: string, create: boolean): Promise<ConfinedDir | undefined> {
     if (!create) {
       const handle = await open(path, DIRECTORY).catch(async (error: unknown) => {
@@ -133,8 +129,10 @@ class DescriptorGuard extends Guard implements RootGuard {
     }
     return untilKept(path, id, async () => {
       const handle = await open(path, DIRECTORY).catch(async (error: unknown) => {
-        if (errorCode(error) !== 'ENOENT') throw error;
-        return this.#create(path, id);
+        if (errorCode(error) === 'ENOENT') return this.#create(path, id);
+        // A file in the way, unless the way leads out of the root: say which.
+        if (isMissing(error)) await this.#checkAncestor(path, id);
+        throw error;
       });
       return new DescriptorDir(this, await this.verified(handle, id));
     });
@@ -153,12 +151,14 @@ class DescriptorGuard extends Guard implements RootGuard {
    * of the root answers `INVALID_ARGUMENT` whether or not its target holds the name (and says nothing of that).
    */
   async #checkAncestor(path: string, id: string): Promise<void> {
-    for (let probe = dirname(path); ; probe = dirname(probe)) {
+    for (let probe = path; ; probe = dirname(probe)) {
       const handle = await open(probe, DIRECTORY).catch((error: unknown) => {
-        if (isMissing(error) && dirname(probe) !== probe) return undefined;
+        if (isMissing(error)) return undefined;
         throw error;
       });
       if (handle !== undefined) return (await this.verified(handle, id)).close();
+      // Not even the root is there (removed since): nothing is, which is no escape.
+      if (probe === this.root) return;
     }
   }
 
@@ -255,8 +255,6 @@ class DescriptorDir implements ConfinedDir {
  * swapped in between the check and the use is followed: this holds off links that are there, not races.
  */
 class PathGuard extends Guard implements RootGuard {
-  readonly mode = 'path';
-
   async dir(path: string, id: string, create: boolean): Promise<ConfinedDir | undefined> {
     if (create) {
       await this.check(path, id);
@@ -282,7 +280,8 @@ class PathGuard extends Guard implements RootGuard {
         this.checkReal(await realpath(probe), id);
         return;
       } catch (error) {
-        if (!isMissing(error) || dirname(probe) === probe) throw error;
+        if (!isMissing(error)) throw error;
+        if (probe === this.root) return;
       }
     }
   }

@@ -146,6 +146,19 @@ describe.each(CONFINEMENTS)('LocalFsBlobStore (%s confinement)', (confinement) =
     await rm(join(store.root, 'alias'));
   });
 
+  it('answers NOT_FOUND, not an escape, once its root was removed, and makes it again on a put', async () => {
+    const removed = new LocalFsBlobStore({ root: join(dir, `removed-${confinement}`), confinement });
+    const uri = `${removed.rootUri}/a/b.txt`;
+    await removed.put(uri, encoder.encode('before'));
+    await rm(removed.root, { recursive: true });
+    expect(await code(removed.get(uri))).toBe('NOT_FOUND');
+    expect(await removed.head(uri)).toBeUndefined();
+    expect((await removed.list(`${removed.rootUri}/`)).items).toEqual([]);
+    await removed.delete(uri);
+    await removed.put(uri, encoder.encode('after'));
+    expect(new TextDecoder().decode(await removed.get(uri))).toBe('after');
+  });
+
   it('maps percent-encoded names to file names and back', async () => {
     const uri = `${store.rootUri}/names/a%20b%C3%A9.txt`;
     await store.put(uri, encoder.encode('spaced'));
