@@ -177,7 +177,9 @@ export class LocalFsBlobStore implements BlobStore {
     const byDir = new Map<string, string[]>();
     for (const uri of page.uris) {
       const dir = dirname(files.get(uri)!);
-      byDir.set(dir, [...(byDir.get(dir) ?? []), uri]);
+      const group = byDir.get(dir);
+      if (group === undefined) byDir.set(dir, [uri]);
+      else group.push(uri);
     }
     const found = new Map<string, BlobInfo>();
     for (const [path, uris] of byDir) {
