@@ -1,11 +1,16 @@
-// LocalFsBlobStore beyond the contract: no URI reaches outside the root or aliases another object (traversal,
-// encodings, symbolic links), writes are atomic through hidden temporary files, and names map to files.
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+// LocalFsBlobStore beyond the contract, under each confinement: no URI reaches outside the root or aliases another
+// object (traversal, encodings, symbolic links), writes are atomic through hidden temporary files, and names map
+// to files. local-fs-race.test.ts covers links swapped in while the store works.
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalFsBlobStore } from '@flyte-ts/store-memory';
+import { LocalFsBlobStore, type LocalFsConfinement } from '@flyte-ts/store-memory';
+
+/** The confinements this platform has: `descriptor` needs Linux's /proc/self/fd. */
+const CONFINEMENTS: LocalFsConfinement[] = process.platform === 'linux' ? ['descriptor', 'path'] : ['path'];
 
 const encoder = new TextEncoder();
 
@@ -18,7 +23,7 @@ async function code(promise: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
-describe('LocalFsBlobStore', () => {
+describe.each(CONFINEMENTS)('LocalFsBlobStore (%s confinement)', (confinement) => {
   let dir: string;
   let outsideDir: string;
   let store: LocalFsBlobStore;
@@ -28,7 +33,7 @@ describe('LocalFsBlobStore', () => {
     outsideDir = join(dir, 'outside');
     await mkdir(outsideDir);
     await writeFile(join(outsideDir, 'secret.txt'), 'secret');
-    store = new LocalFsBlobStore({ root: join(dir, 'root') });
+    store = new LocalFsBlobStore({ root: join(dir, 'root'), confinement });
     await store.put(`${store.rootUri}/inside/a.txt`, encoder.encode('a'));
   });
 
@@ -38,7 +43,7 @@ describe('LocalFsBlobStore', () => {
 
   it('serves URIs under its root, given as a path or a file URL', async () => {
     expect(store.rootUri).toBe(pathToFileURL(join(dir, 'root')).href);
-    const same = new LocalFsBlobStore({ root: pathToFileURL(join(dir, 'root')) });
+    const same = new LocalFsBlobStore({ root: pathToFileURL(join(dir, 'root')), confinement });
     expect(same.root).toBe(store.root);
     expect(new TextDecoder().decode(await same.get(`${store.rootUri}/inside/a.txt`))).toBe('a');
     expect(await readFile(join(dir, 'root', 'inside', 'a.txt'), 'utf8')).toBe('a');
@@ -86,8 +91,15 @@ describe('LocalFsBlobStore', () => {
     await symlink(outsideDir, join(store.root, 'escape-dir'));
     await symlink(join(outsideDir, 'secret.txt'), join(store.root, 'escape-file'));
     expect(await code(store.get(`${store.rootUri}/escape-dir/secret.txt`))).toBe('INVALID_ARGUMENT');
+    // Whether the name exists out there or not: the answer tells nothing about outside.
+    expect(await code(store.get(`${store.rootUri}/escape-dir/no-such-file`))).toBe('INVALID_ARGUMENT');
+    expect(await code(store.head(`${store.rootUri}/escape-dir/no/such/file`))).toBe('INVALID_ARGUMENT');
+    expect(await code(store.delete(`${store.rootUri}/escape-dir/no/such/file`))).toBe('INVALID_ARGUMENT');
     expect(await code(store.getStream(`${store.rootUri}/escape-dir/secret.txt`))).toBe('INVALID_ARGUMENT');
     expect(await code(store.get(`${store.rootUri}/escape-file`))).toBe('INVALID_ARGUMENT');
+    expect(await code(store.head(`${store.rootUri}/escape-file`))).toBe('INVALID_ARGUMENT');
+    expect(await code(store.copy(`${store.rootUri}/escape-file`, `${store.rootUri}/copied`))).toBe('INVALID_ARGUMENT');
+    expect(await code(store.list(`${store.rootUri}/escape-dir/`))).toBe('INVALID_ARGUMENT');
     expect(await code(store.put(`${store.rootUri}/escape-dir/new.txt`, encoder.encode('x')))).toBe('INVALID_ARGUMENT');
     expect(await code(store.put(`${store.rootUri}/escape-dir/deeper/new.txt`, encoder.encode('x')))).toBe(
       'INVALID_ARGUMENT',
@@ -98,13 +110,53 @@ describe('LocalFsBlobStore', () => {
     const listed = (await store.list(`${store.rootUri}/`)).items.map((i) => i.uri);
     expect(listed.some((uri) => uri.includes('escape'))).toBe(false);
     await rm(join(store.root, 'escape-dir'));
-    await rm(join(store.root, 'escape-file'));
+    // Deleting a link removes the link, the object's name inside the root, never what it points at.
+    await store.delete(`${store.rootUri}/escape-file`);
+    expect(await readdir(store.root)).not.toContain('escape-file');
+    expect(await readFile(join(outsideDir, 'secret.txt'), 'utf8')).toBe('secret');
   });
+
+  it('treats a FIFO as no object, without blocking on it', async () => {
+    execFileSync('mkfifo', [join(store.root, 'fifo')]);
+    expect(await code(store.get(`${store.rootUri}/fifo`))).toBe('NOT_FOUND');
+    expect(await code(store.getStream(`${store.rootUri}/fifo`))).toBe('NOT_FOUND');
+    expect(await store.head(`${store.rootUri}/fifo`)).toBeUndefined();
+    await rm(join(store.root, 'fifo'));
+  });
+
+  it.runIf(confinement === 'descriptor')(
+    'takes back an object whose directory was moved out of the root while it was written, and says so',
+    async () => {
+      await store.put(`${store.rootUri}/moving/first`, encoder.encode('first'));
+      async function* body(): AsyncIterable<Uint8Array> {
+        yield encoder.encode('half');
+        await rename(join(store.root, 'moving'), join(outsideDir, 'moved'));
+        yield encoder.encode(' and half');
+      }
+      expect(await code(store.put(`${store.rootUri}/moving/second`, body()))).toBe('INVALID_ARGUMENT');
+      // What the mover took out is theirs; nothing the store wrote stayed out there.
+      expect(await readdir(join(outsideDir, 'moved'))).toEqual(['first']);
+      await rm(join(outsideDir, 'moved'), { recursive: true });
+    },
+  );
 
   it('follows a symbolic link that stays inside the root', async () => {
     await symlink(join(store.root, 'inside'), join(store.root, 'alias'));
     expect(new TextDecoder().decode(await store.get(`${store.rootUri}/alias/a.txt`))).toBe('a');
     await rm(join(store.root, 'alias'));
+  });
+
+  it('answers NOT_FOUND, not an escape, once its root was removed, and makes it again on a put', async () => {
+    const removed = new LocalFsBlobStore({ root: join(dir, `removed-${confinement}`), confinement });
+    const uri = `${removed.rootUri}/a/b.txt`;
+    await removed.put(uri, encoder.encode('before'));
+    await rm(removed.root, { recursive: true });
+    expect(await code(removed.get(uri))).toBe('NOT_FOUND');
+    expect(await removed.head(uri)).toBeUndefined();
+    expect((await removed.list(`${removed.rootUri}/`)).items).toEqual([]);
+    await removed.delete(uri);
+    await removed.put(uri, encoder.encode('after'));
+    expect(new TextDecoder().decode(await removed.get(uri))).toBe('after');
   });
 
   it('maps percent-encoded names to file names and back', async () => {
@@ -168,5 +220,12 @@ describe('LocalFsBlobStore', () => {
       if (chunks === 2) break;
     }
     expect(chunks).toBe(2);
+  });
+});
+
+describe('LocalFsBlobStore options', () => {
+  it('refuses an unknown confinement with INVALID_ARGUMENT', () => {
+    const make = () => new LocalFsBlobStore({ root: tmpdir(), confinement: 'chroot' as LocalFsConfinement });
+    expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
