@@ -5,6 +5,7 @@ import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Clock } from '@flyte-ts/core';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import type PgModule from 'pg';
+import { lockDataDirectory, type DataDirectoryLock } from './data-directory-lock.js';
 import { translateError } from './errors.js';
 import { migrateToLatest, type MigrationReport } from './migrations.js';
 import { PgliteDialect } from './pglite-dialect.js';
@@ -27,8 +28,8 @@ export interface PostgresBackend {
   migrate(): Promise<MigrationReport>;
   /**
    * Closes the database: ends the pool this backend created (a pool given to it is left open) or closes the
-   * PGlite instance it created (one given to it is left open). Idempotent. Operations afterwards are
-   * `UNAVAILABLE`.
+   * PGlite instance it created (one given to it is left open), then releases the lock of its data directory.
+   * Idempotent. Operations afterwards are `UNAVAILABLE`.
    */
   close(): Promise<void>;
 }
@@ -68,11 +69,16 @@ export type PostgresStoreOptions = PostgresConnection &
 /** Options of {@link createPgliteStore}. */
 export interface PgliteStoreOptions extends BackendOptions {
   /**
-   * Directory of the database files (created when missing; reopening takes about a second). Default: none, the
-   * database lives in memory and is gone when closed.
+   * Directory of the database files (created when missing; reopening takes about a second), as PGlite takes it
+   * (a path, or `file://` and a path). The backend holds the directory's exclusive lock until `close()` (see
+   * {@link lockDataDirectory}): PGlite runs in one process, so a second backend on it, in another process or in
+   * this one, is refused with `STORE_LOCKED`. Default: none, the database lives in memory and is gone when closed.
    */
   readonly dataDir?: string | undefined;
-  /** A PGlite instance of yours instead (`dataDir` is then ignored); `close()` leaves it open. */
+  /**
+   * A PGlite instance of yours instead (`dataDir` is then ignored); `close()` leaves it open. Its directory is
+   * not locked by this backend: call {@link lockDataDirectory} before you create the instance.
+   */
   readonly pglite?: PGliteInterface | undefined;
   /** Apply pending migrations before resolving. Default: true. */
   readonly migrate?: boolean | undefined;
@@ -111,16 +117,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     own.on('connect', (client) => client.on('error', () => {}));
     pool = own;
   }
-  return open(new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) }), options, false);
+  return open(new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) }), options, false, undefined);
 }
 
 /**
  * Opens the store on embedded PGlite (install it: `npm install @electric-sql/pglite`): PostgreSQL in process,
  * in memory or in `dataDir`. Creating a database takes a few seconds and about half a gigabyte of memory: open
- * one per process and share it. Access is serialized over PGlite's single connection.
+ * one per process and share it. Access is serialized over PGlite's single connection. A `dataDir` is locked
+ * for the life of the backend, before PGlite touches it.
+ * @throws {StoreLockedError} `STORE_LOCKED` when another backend, in this process or another, holds `dataDir`
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `dataDir` cannot be created or written
  */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresBackend> {
   const given = options.pglite;
+  const directory = given === undefined ? localDirectory(options.dataDir) : undefined;
+  const lock = directory === undefined ? undefined : await lockDataDirectory(directory);
   const dialect =
     given !== undefined
       ? new PgliteDialect({ pglite: given })
@@ -130,13 +141,23 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
             return PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
           },
         });
-  return open(new Kysely<PostgresDatabase>({ dialect }), options, true);
+  return open(new Kysely<PostgresDatabase>({ dialect }), options, true, lock);
+}
+
+/**
+ * The filesystem directory PGlite stores a `dataDir` in, the way PGlite reads it; undefined for an in-memory
+ * database and for the browser's stores (`idb://`, `opfs-ahp://`).
+ */
+function localDirectory(dataDir: string | undefined): string | undefined {
+  if (dataDir === undefined || dataDir === '' || /^(memory|idb|opfs-ahp):\/\//.test(dataDir)) return undefined;
+  return dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : dataDir;
 }
 
 async function open(
   db: Kysely<PostgresDatabase>,
   options: BackendOptions & { readonly migrate?: boolean | undefined },
   migrateByDefault: boolean,
+  lock: DataDirectoryLock | undefined,
 ): Promise<PostgresBackend> {
   let closed: Promise<void> | undefined;
   const backend: PostgresBackend = {
@@ -152,7 +173,13 @@ async function open(
       }
     },
     close() {
-      closed ??= db.destroy();
+      closed ??= (async () => {
+        try {
+          await db.destroy();
+        } finally {
+          await lock?.release();
+        }
+      })();
       return closed;
     },
   };

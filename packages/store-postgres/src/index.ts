@@ -10,6 +10,13 @@ export {
   type PostgresConnection,
   type PostgresStoreOptions,
 } from './backend.js';
+export {
+  lockDataDirectory,
+  LOCK_DIRECTORY_NAME,
+  type DataDirectoryLock,
+  type LockHolder,
+} from './data-directory-lock.js';
+export { POSTGRES_STORE_ERROR_CODES, StoreLockedError, type PostgresStoreErrorCode } from './errors.js';
 export { PostgresStore } from './postgres-store.js';
 export { PostgresCatalog, type PostgresCatalogOptions } from './postgres-catalog.js';
 export { PostgresResourceManager, type PostgresResourceManagerOptions } from './postgres-resource-manager.js';
