@@ -64,8 +64,10 @@ const TEMPORARY_PREFIX = 'tmp-';
  * delete-then-create takeover). Older generations are deleted by the holder; a process that created a
  * generation below the newest one gives it up.
  *
- * Limits: a holder on another host or in another PID namespace (another container) cannot be judged from here
- * and is never taken over: delete the `flyte-ts.lock` directory once you know that process is gone. Without
+ * Limits: a holder on another host or in another PID namespace (another container, or an earlier run of a
+ * container that restarted: each run gets a new namespace) cannot be judged from here and is never taken over:
+ * delete the `flyte-ts.lock` directory once you know that process is gone. Host names must name machines: a
+ * holder with this host name and another boot id is judged gone (a reboot). Without
  * `/proc` (macOS, Windows) a pid that was reused after a crash keeps the lock looking held, until that process
  * ends or the directory is deleted. The guarantee rests on atomic link(2) and rename(2) and on directory
  * listings that show other hosts' changes at once; local filesystems give them, network filesystems (NFS, SMB)
@@ -149,8 +151,13 @@ function heldLock(dataDir: string, lockDir: string, file: string, record: LockRe
       // generation's number be created again.
       released ??= (async () => {
         const temporary = join(lockDir, temporaryName(record.pid));
-        await writeWhole(temporary, { ...record, released: true });
-        await rename(temporary, file);
+        try {
+          await writeWhole(temporary, { ...record, released: true });
+          await rename(temporary, file);
+        } catch (error) {
+          // The lock directory was deleted (by hand): there is nothing left to release.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
       })();
       return released;
     },
@@ -272,8 +279,9 @@ function lockedError(
   const who = `process ${record.pid} on host ${record.host} (since ${record.since})`;
   if (state === 'elsewhere') {
     return new StoreLockedError(
-      `the data directory ${dataDir} is locked by ${who}, on another host or in another container, which ` +
-        `flyte-ts cannot check from here: if that process is gone, delete ${lockDir} and open it again`,
+      `the data directory ${dataDir} is locked by ${who}, on another host or in another container (PID ` +
+        `namespace), which flyte-ts cannot check from here: if that process is gone (an earlier run of a ` +
+        `restarted container, for one), delete ${lockDir} and open it again`,
       dataDir,
       holder,
     );

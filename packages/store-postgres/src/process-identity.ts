@@ -47,9 +47,8 @@ export async function currentProcess(): Promise<ProcessIdentity> {
 export async function liveness(recorded: ProcessIdentity, self: ProcessIdentity): Promise<Liveness> {
   if (recorded.host !== self.host) return 'elsewhere';
   if (recorded.bootId !== undefined && self.bootId !== undefined && recorded.bootId !== self.bootId) return 'gone';
-  if (recorded.pidNamespace !== undefined && self.pidNamespace !== undefined) {
-    if (recorded.pidNamespace !== self.pidNamespace) return 'elsewhere';
-  }
+  // Pids of another PID namespace mean nothing here; when only one side knows its namespace, assume another.
+  if (recorded.pidNamespace !== self.pidNamespace) return 'elsewhere';
   try {
     process.kill(recorded.pid, 0);
   } catch (error) {

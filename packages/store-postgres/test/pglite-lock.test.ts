@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -227,12 +227,18 @@ describe('taking over a stale lock', () => {
   it.skipIf(!existsSync('/proc/self/stat'))(
     'takes over a lock whose pid now names another process (a pid reused after a crash)',
     async () => {
+      // What a killed process with this process's pid, started at another time, left behind: this process's own
+      // record with another start time.
+      const own = await storePostgres.lockDataDirectory(join(root, 'own'));
+      const lockDir = join(root, 'own', storePostgres.LOCK_DIRECTORY_NAME);
+      const [generation] = await readdir(lockDir);
+      const record = JSON.parse(await readFile(join(lockDir, generation!), 'utf8')) as { startTime: string };
+      await own.release();
       const dir = join(root, 'reused');
-      // What a killed process with this process's pid, started at another time, left behind.
       await mkdir(join(dir, storePostgres.LOCK_DIRECTORY_NAME), { recursive: true });
       const since = '2026-01-01T00:00:00.000Z';
-      const record = { pid: process.pid, host: hostname(), since, startTime: '1' };
-      await writeFile(join(dir, storePostgres.LOCK_DIRECTORY_NAME, '1'), JSON.stringify(record));
+      const stale = { ...record, since, startTime: String(BigInt(record.startTime) - 1n) };
+      await writeFile(join(dir, storePostgres.LOCK_DIRECTORY_NAME, '1'), JSON.stringify(stale));
 
       const lock = await storePostgres.lockDataDirectory(dir);
       expect(lock.holder.pid).toBe(process.pid);
