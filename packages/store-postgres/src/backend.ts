@@ -149,8 +149,10 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
  * database and for the browser's stores (`idb://`, `opfs-ahp://`).
  */
 function localDirectory(dataDir: string | undefined): string | undefined {
-  if (dataDir === undefined || dataDir === '' || /^(memory|idb|opfs-ahp):\/\//.test(dataDir)) return undefined;
-  return dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : dataDir;
+  if (dataDir === undefined || /^(memory|idb|opfs-ahp):\/\//.test(dataDir)) return undefined;
+  const path = dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : dataDir;
+  // PGlite refuses an empty `file://` and keeps an empty `dataDir` in memory.
+  return path === '' ? undefined : path;
 }
 
 async function open(
