@@ -3,7 +3,7 @@
 import type * as PgliteModule from '@electric-sql/pglite';
 import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Clock } from '@flyte-ts/core';
-import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, type KyselyPlugin, type PostgresPool } from 'kysely';
 import type PgModule from 'pg';
 import { lockDataDirectory, type DataDirectoryLock } from './data-directory-lock.js';
 import { translateError } from './errors.js';
@@ -24,12 +24,19 @@ export interface PostgresBackend {
   readonly resourceManager: PostgresResourceManager;
   /** The Kysely instance the adapters share, typed with the store's tables (for read-only queries). */
   readonly db: Kysely<PostgresDatabase>;
+  /**
+   * The lock this backend holds on its PGlite data directory; undefined for a server, an in-memory database or a
+   * PGlite instance given to it. Once its `signal` aborts (another process took the directory over), every query
+   * fails with that `STORE_LOCKED` error: end the process.
+   */
+  readonly lock?: DataDirectoryLock | undefined;
   /** Applies the migrations not applied yet (idempotent; safe from several processes at once). */
   migrate(): Promise<MigrationReport>;
   /**
    * Closes the database: ends the pool this backend created (a pool given to it is left open) or closes the
    * PGlite instance it created (one given to it is left open), then releases the lock of its data directory.
-   * Idempotent. Operations afterwards are `UNAVAILABLE`.
+   * Once that lock is lost, the PGlite instance is left as it is instead (closing it would write to a directory
+   * another process may hold). Idempotent. Operations afterwards are `UNAVAILABLE`.
    */
   close(): Promise<void>;
 }
@@ -82,6 +89,18 @@ export interface PgliteStoreOptions extends BackendOptions {
   readonly pglite?: PGliteInterface | undefined;
   /** Apply pending migrations before resolving. Default: true. */
   readonly migrate?: boolean | undefined;
+  /**
+   * How long the heartbeat of a process holding `dataDir` on another host or in another container may stay
+   * unrefreshed before it is judged gone and its lock taken over, in ms (at least 1000); this backend refreshes
+   * its own every twelfth of it. Default: 60 000. See `staleAfterMs` of {@link lockDataDirectory}.
+   */
+  readonly lockStaleAfterMs?: number | undefined;
+  /**
+   * How long to wait for `dataDir` while another process holds it, in ms, before failing with `STORE_LOCKED`:
+   * more than `lockStaleAfterMs` lets a restarting container wait out the lock of its killed earlier run.
+   * Default: 0, fail at once. See `waitMs` of {@link lockDataDirectory}.
+   */
+  readonly lockWaitMs?: number | undefined;
 }
 
 /** PostgreSQL type oid of int8: our pool decodes it as text whatever `pg.defaults.parseInt8` says. */
@@ -126,12 +145,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
  * one per process and share it. Access is serialized over PGlite's single connection. A `dataDir` is locked
  * for the life of the backend, before PGlite touches it.
  * @throws {StoreLockedError} `STORE_LOCKED` when another backend, in this process or another, holds `dataDir`
- * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `dataDir` cannot be created or written
+ * (after `lockWaitMs`)
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `dataDir` cannot be created or written, or a lock
+ * option is out of range
  */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresBackend> {
   const given = options.pglite;
   const directory = given === undefined ? localDirectory(options.dataDir) : undefined;
-  const lock = directory === undefined ? undefined : await lockDataDirectory(directory);
+  const lock =
+    directory === undefined
+      ? undefined
+      : await lockDataDirectory(directory, { staleAfterMs: options.lockStaleAfterMs, waitMs: options.lockWaitMs });
   const dialect =
     given !== undefined
       ? new PgliteDialect({ pglite: given })
@@ -141,7 +165,19 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
             return PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
           },
         });
-  return open(new Kysely<PostgresDatabase>({ dialect }), options, true, lock);
+  const plugins = lock === undefined ? [] : [refusingAfterLoss(lock.signal)];
+  return open(new Kysely<PostgresDatabase>({ dialect, plugins }), options, true, lock);
+}
+
+/** Fails every query once `signal` aborts (the data directory's lock was lost), with its reason. */
+function refusingAfterLoss(signal: AbortSignal): KyselyPlugin {
+  return {
+    transformQuery({ node }) {
+      signal.throwIfAborted();
+      return node;
+    },
+    transformResult: ({ result }) => Promise.resolve(result),
+  };
 }
 
 /**
@@ -167,6 +203,7 @@ async function open(
     catalog: new PostgresCatalog(db, { clock: options.clock }),
     resourceManager: new PostgresResourceManager(db, { clock: options.clock }),
     db,
+    lock,
     async migrate() {
       try {
         return await migrateToLatest(db);
@@ -177,7 +214,7 @@ async function open(
     close() {
       closed ??= (async () => {
         try {
-          await db.destroy();
+          if (lock?.signal.aborted !== true) await db.destroy();
         } finally {
           await lock?.release();
         }

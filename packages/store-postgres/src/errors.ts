@@ -19,23 +19,30 @@ export type PostgresStoreErrorCode = (typeof POSTGRES_STORE_ERROR_CODES)[number]
 
 /**
  * A PGlite data directory is locked by another backend (`STORE_LOCKED`); `id` and `directory` name the directory,
- * `holder` the process holding it.
+ * `holder` the process holding it. Also the reason of a held lock's `signal` once another process took it over.
  */
 export class StoreLockedError extends FlyteError<'STORE_LOCKED'> {
   /** The data directory (absolute). */
   readonly directory: string;
   /** The process holding the lock; undefined when its lock file cannot be read. */
   readonly holder: LockHolder | undefined;
+  /**
+   * For a holder judged by its heartbeat (on another host, or in another container): when it will be judged
+   * gone unless its heartbeat is refreshed first (ISO 8601). Undefined for other holders.
+   */
+  readonly staleAt: string | undefined;
 
   /**
    * @param message who holds the directory and what to do
    * @param directory the data directory (absolute)
    * @param holder the process holding the lock, when known
+   * @param staleAt when a holder judged by its heartbeat will be judged gone (ISO 8601)
    */
-  constructor(message: string, directory: string, holder: LockHolder | undefined) {
+  constructor(message: string, directory: string, holder: LockHolder | undefined, staleAt?: string) {
     super('STORE_LOCKED', message, { id: directory });
     this.directory = directory;
     this.holder = holder;
+    this.staleAt = staleAt;
   }
 }
 

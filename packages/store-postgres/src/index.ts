@@ -14,6 +14,7 @@ export {
   lockDataDirectory,
   LOCK_DIRECTORY_NAME,
   type DataDirectoryLock,
+  type DataDirectoryLockOptions,
   type LockHolder,
 } from './data-directory-lock.js';
 export { POSTGRES_STORE_ERROR_CODES, StoreLockedError, type PostgresStoreErrorCode } from './errors.js';

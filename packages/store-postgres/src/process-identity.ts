@@ -21,7 +21,7 @@ export interface ProcessIdentity {
 /**
  * What can be told of a recorded process from here: it still `running`, it is `gone` (it exited, the pid now
  * names another process, or the machine rebooted), or it is `elsewhere` (another host, or another PID namespace
- * such as another container), where nothing can be told.
+ * such as another container), where its pid tells nothing: the lock judges it by its heartbeat instead.
  */
 export type Liveness = 'running' | 'gone' | 'elsewhere';
 
