@@ -3,18 +3,19 @@
 // in .flyte/db (or on the PostgreSQL server of DATABASE_URL) and whose inputs and outputs live in .flyte/data,
 // and prints a timeline of its nodes and its outputs. Run it again: the cached tasks are answered from the store.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toJsonString } from '@bufbuild/protobuf';
 import { compilePackage } from '@flyte-ts/compiler';
-import { describeLiteralType, idl, msFromTimestamp, serialize } from '@flyte-ts/core';
+import { describeLiteralType, idl, isFlyteError, msFromTimestamp, serialize } from '@flyte-ts/core';
 import { listWorkflowExecutions, settings, startDurableEngine, uniqueExecutionName, type RunResult } from './engine.js';
 import { meanOf, runQuickstart, sample, stdOf, wf } from './quickstart.js';
 import { formatTimeline, nodeTimeline } from './timeline.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const state = fileURLToPath(new URL('../../.flyte', import.meta.url));
-const out = fileURLToPath(new URL('../../.flyte/package/', import.meta.url));
+// FLYTE_DEMO_DIR moves the state elsewhere (the tests use it).
+const state = process.env.FLYTE_DEMO_DIR || fileURLToPath(new URL('../../.flyte', import.meta.url));
+const out = join(state, 'package', sep);
 const signature = (variables: { [name: string]: idl.core.Variable } = {}) =>
   Object.entries(variables)
     .map(([name, v]) => `${name}: ${describeLiteralType(v.type)}`)
@@ -57,8 +58,13 @@ const databaseUrl = process.env.DATABASE_URL || undefined;
 const durable = await startDurableEngine({ dir: state, databaseUrl, tasks: [sample, meanOf, stdOf] }).catch(
   (error: unknown) => {
     // Nothing is left open when opening fails: say why and stop.
-    const store = databaseUrl === undefined ? 'the PGlite store in .flyte/db' : 'the PostgreSQL server of DATABASE_URL';
-    console.error(`\nCould not open ${store}: ${error instanceof Error ? error.message : String(error)}`);
+    const dbDir = relative(root, join(state, 'db'));
+    const store = databaseUrl === undefined ? `the PGlite store in ${dbDir}` : 'the PostgreSQL server of DATABASE_URL';
+    const code = isFlyteError(error) ? ` [${error.code}]` : '';
+    console.error(`\nCould not open ${store}${code}: ${error instanceof Error ? error.message : String(error)}`);
+    if (isFlyteError(error, 'STORE_LOCKED')) {
+      console.error(`Another \`npm run demo\` (or another program) has ${dbDir} open: run one at a time.`);
+    }
     process.exit(1);
   },
 );

@@ -1,10 +1,15 @@
 // The durable demo's engine: two separate processes' worth of engine + PGlite on one directory, one after the
-// other. The second run of the Quickstart finds the first one's execution and cached results in the store.
+// other. The second run of the Quickstart finds the first one's execution and cached results in the store. And
+// the demo itself, run while another process holds its store, stops at once with STORE_LOCKED.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fromLiteralMap, idl } from '@flyte-ts/core';
+import { lockDataDirectory } from '@flyte-ts/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionId, listWorkflowExecutions, startDurableEngine, uniqueExecutionName } from '../src/engine.js';
 import { meanOf, runQuickstart, sample, stdOf, wf } from '../src/quickstart.js';
@@ -73,6 +78,28 @@ describe('the durable demo engine (PGlite in dir/db, files in dir/data)', () => 
       );
     } finally {
       await second.close();
+    }
+  }, 60_000);
+
+  it('stops at once, printing STORE_LOCKED and exiting 1, while another process holds the store', async () => {
+    const state = join(dir, 'held');
+    const lock = await lockDataDirectory(join(state, 'db'));
+    try {
+      const demo = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=@flyte-ts/source', fileURLToPath(new URL('../src/demo.ts', import.meta.url))],
+        { env: { ...process.env, FLYTE_DEMO_DIR: state, DATABASE_URL: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      demo.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(demo, 'exit')) as [number | null];
+      expect(stderr).toContain('[STORE_LOCKED]');
+      expect(stderr).toContain(`in use by process ${process.pid}`);
+      expect(code).toBe(1);
+      // It stopped before PGlite touched the directory.
+      expect(existsSync(join(state, 'db', 'PG_VERSION'))).toBe(false);
+    } finally {
+      await lock.release();
     }
   }, 60_000);
 

@@ -3,9 +3,10 @@
 import type * as PgliteModule from '@electric-sql/pglite';
 import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Clock } from '@flyte-ts/core';
-import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, type KyselyPlugin, type PostgresPool } from 'kysely';
 import type PgModule from 'pg';
 import { InvalidArgumentError } from '@flyte-ts/core';
+import { lockDataDirectory, type DataDirectoryLock } from './data-directory-lock.js';
 import { translateError } from './errors.js';
 import { migrateToLatest, type MigrationReport } from './migrations.js';
 import type { ListenClient, ListenConnector } from './notice-listener.js';
@@ -30,12 +31,19 @@ export interface PostgresBackend {
   readonly resourceManager: PostgresResourceManager;
   /** The Kysely instance the adapters share, typed with the store's tables (for read-only queries). */
   readonly db: Kysely<PostgresDatabase>;
+  /**
+   * The lock this backend holds on its PGlite data directory; undefined for a server, an in-memory database or a
+   * PGlite instance given to it. Once its `signal` aborts (another process took the directory over), every query
+   * fails with that `STORE_LOCKED` error: end the process.
+   */
+  readonly lock?: DataDirectoryLock | undefined;
   /** Applies the migrations not applied yet (idempotent; safe from several processes at once). */
   migrate(): Promise<MigrationReport>;
   /**
    * Closes the database: ends the pool this backend created (a pool given to it is left open) or closes the
-   * PGlite instance it created (one given to it is left open). Idempotent. Operations afterwards are
-   * `UNAVAILABLE`.
+   * PGlite instance it created (one given to it is left open), then releases the lock of its data directory.
+   * Once that lock is lost, the PGlite instance is left as it is instead (closing it would write to a directory
+   * another process may hold). Idempotent. Operations afterwards are `UNAVAILABLE`.
    */
   close(): Promise<void>;
 }
@@ -76,14 +84,31 @@ export type PostgresStoreOptions = PostgresConnection &
 /** Options of {@link createPgliteStore}. */
 export interface PgliteStoreOptions extends BackendOptions {
   /**
-   * Directory of the database files (created when missing; reopening takes about a second). Default: none, the
-   * database lives in memory and is gone when closed.
+   * Directory of the database files (created when missing; reopening takes about a second), as PGlite takes it
+   * (a path, or `file://` and a path). The backend holds the directory's exclusive lock until `close()` (see
+   * {@link lockDataDirectory}): PGlite runs in one process, so a second backend on it, in another process or in
+   * this one, is refused with `STORE_LOCKED`. Default: none, the database lives in memory and is gone when closed.
    */
   readonly dataDir?: string | undefined;
-  /** A PGlite instance of yours instead (`dataDir` is then ignored); `close()` leaves it open. */
+  /**
+   * A PGlite instance of yours instead (`dataDir` is then ignored); `close()` leaves it open. Its directory is
+   * not locked by this backend: call {@link lockDataDirectory} before you create the instance.
+   */
   readonly pglite?: PGliteInterface | undefined;
   /** Apply pending migrations before resolving. Default: true. */
   readonly migrate?: boolean | undefined;
+  /**
+   * How long the heartbeat of a process holding `dataDir` on another host or in another container may stay
+   * unrefreshed before it is judged gone and its lock taken over, in ms (at least 1000); this backend refreshes
+   * its own every twelfth of it. Default: 60 000. See `staleAfterMs` of {@link lockDataDirectory}.
+   */
+  readonly lockStaleAfterMs?: number | undefined;
+  /**
+   * How long to wait for `dataDir` while another process holds it, in ms, before failing with `STORE_LOCKED`:
+   * more than `lockStaleAfterMs` lets a restarting container wait out the lock of its killed earlier run.
+   * Default: 0, fail at once. See `waitMs` of {@link lockDataDirectory}.
+   */
+  readonly lockWaitMs?: number | undefined;
 }
 
 /** PostgreSQL type oid of int8: our pool decodes it as text whatever `pg.defaults.parseInt8` says. */
@@ -132,7 +157,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     pool = own;
   }
   const db = new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool }) });
-  return open(db, options, false, new ListenNotifyNotifications(db, listen));
+  return open(db, options, false, new ListenNotifyNotifications(db, listen), undefined);
 }
 
 /** The LISTEN connection taken from a pool of the caller's: held while subscribed, then destroyed (not reused). */
@@ -158,10 +183,20 @@ function pooledListenConnector(pool: PostgresPool): ListenConnector {
 /**
  * Opens the store on embedded PGlite (install it: `npm install @electric-sql/pglite`): PostgreSQL in process,
  * in memory or in `dataDir`. Creating a database takes a few seconds and about half a gigabyte of memory: open
- * one per process and share it. Access is serialized over PGlite's single connection.
+ * one per process and share it. Access is serialized over PGlite's single connection. A `dataDir` is locked
+ * for the life of the backend, before PGlite touches it.
+ * @throws {StoreLockedError} `STORE_LOCKED` when another backend, in this process or another, holds `dataDir`
+ * (after `lockWaitMs`)
+ * @throws {InvalidArgumentError} `INVALID_ARGUMENT` when `dataDir` cannot be created or written, or a lock
+ * option is out of range
  */
 export async function createPgliteStore(options: PgliteStoreOptions = {}): Promise<PostgresBackend> {
   const given = options.pglite;
+  const directory = given === undefined ? localDirectory(options.dataDir) : undefined;
+  const lock =
+    directory === undefined
+      ? undefined
+      : await lockDataDirectory(directory, { staleAfterMs: options.lockStaleAfterMs, waitMs: options.lockWaitMs });
   // Only this process can open the database, so notices stay in process; backends opened on one PGlite instance
   // share theirs, so their engines hear each other.
   let notifications: InProcessPostgresNotifications;
@@ -180,7 +215,30 @@ export async function createPgliteStore(options: PgliteStoreOptions = {}): Promi
             return PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
           },
         });
-  return open(new Kysely<PostgresDatabase>({ dialect }), options, true, notifications);
+  const plugins = lock === undefined ? [] : [refusingAfterLoss(lock.signal)];
+  return open(new Kysely<PostgresDatabase>({ dialect, plugins }), options, true, notifications, lock);
+}
+
+/** Fails every query once `signal` aborts (the data directory's lock was lost), with its reason. */
+function refusingAfterLoss(signal: AbortSignal): KyselyPlugin {
+  return {
+    transformQuery({ node }) {
+      signal.throwIfAborted();
+      return node;
+    },
+    transformResult: ({ result }) => Promise.resolve(result),
+  };
+}
+
+/**
+ * The filesystem directory PGlite stores a `dataDir` in, the way PGlite reads it; undefined for an in-memory
+ * database and for the browser's stores (`idb://`, `opfs-ahp://`).
+ */
+function localDirectory(dataDir: string | undefined): string | undefined {
+  if (dataDir === undefined || /^(memory|idb|opfs-ahp):\/\//.test(dataDir)) return undefined;
+  const path = dataDir.startsWith('file://') ? dataDir.slice('file://'.length) : dataDir;
+  // PGlite refuses an empty `file://` and keeps an empty `dataDir` in memory.
+  return path === '' ? undefined : path;
 }
 
 /** The notices of each PGlite instance given to createPgliteStore. */
@@ -191,6 +249,7 @@ async function open(
   options: BackendOptions & { readonly migrate?: boolean | undefined },
   migrateByDefault: boolean,
   notifications: PostgresNotifications,
+  lock: DataDirectoryLock | undefined,
 ): Promise<PostgresBackend> {
   let closed: Promise<void> | undefined;
   const backend: PostgresBackend = {
@@ -198,6 +257,7 @@ async function open(
     catalog: new PostgresCatalog(db, { clock: options.clock }),
     resourceManager: new PostgresResourceManager(db, { clock: options.clock }),
     db,
+    lock,
     async migrate() {
       try {
         return await migrateToLatest(db);
@@ -206,7 +266,14 @@ async function open(
       }
     },
     close() {
-      closed ??= notifications.close().then(() => db.destroy());
+      closed ??= (async () => {
+        try {
+          await notifications.close();
+          if (lock?.signal.aborted !== true) await db.destroy();
+        } finally {
+          await lock?.release();
+        }
+      })();
       return closed;
     },
   };

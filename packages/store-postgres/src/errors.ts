@@ -1,7 +1,50 @@
 // Database errors as flyte-ts errors: a lost connection, a server shutting down, a deadlock or a serialization
 // failure is UNAVAILABLE (transient: the engine retries); a value PostgreSQL cannot hold is INVALID_ARGUMENT;
-// a uniqueness race the adapter did not foresee is CONFLICT. Anything else is rethrown as it is.
-import { ConflictError, InvalidArgumentError, isFlyteError, UnavailableError } from '@flyte-ts/core';
+// a uniqueness race the adapter did not foresee is CONFLICT. Anything else is rethrown as it is. And the one
+// error of this package's own: STORE_LOCKED, a PGlite data directory in use by another backend.
+import { ConflictError, FlyteError, InvalidArgumentError, isFlyteError, UnavailableError } from '@flyte-ts/core';
+import type { LockHolder } from './data-directory-lock.js';
+
+/** Stable error codes this package adds to those of `@flyte-ts/core`. */
+export const POSTGRES_STORE_ERROR_CODES = [
+  /**
+   * The PGlite data directory is in use by another backend: in another process, or already open in this one.
+   * PGlite runs in one process only; open the directory once and share the backend.
+   */
+  'STORE_LOCKED',
+] as const;
+
+/** One of {@link POSTGRES_STORE_ERROR_CODES}. */
+export type PostgresStoreErrorCode = (typeof POSTGRES_STORE_ERROR_CODES)[number];
+
+/**
+ * A PGlite data directory is locked by another backend (`STORE_LOCKED`); `id` and `directory` name the directory,
+ * `holder` the process holding it. Also the reason of a held lock's `signal` once another process took it over.
+ */
+export class StoreLockedError extends FlyteError<'STORE_LOCKED'> {
+  /** The data directory (absolute). */
+  readonly directory: string;
+  /** The process holding the lock; undefined when its lock file cannot be read. */
+  readonly holder: LockHolder | undefined;
+  /**
+   * For a holder judged by its heartbeat (on another host, or in another container): when it will be judged
+   * gone unless its heartbeat is refreshed first (ISO 8601). Undefined for other holders.
+   */
+  readonly staleAt: string | undefined;
+
+  /**
+   * @param message who holds the directory and what to do
+   * @param directory the data directory (absolute)
+   * @param holder the process holding the lock, when known
+   * @param staleAt when a holder judged by its heartbeat will be judged gone (ISO 8601)
+   */
+  constructor(message: string, directory: string, holder: LockHolder | undefined, staleAt?: string) {
+    super('STORE_LOCKED', message, { id: directory });
+    this.directory = directory;
+    this.holder = holder;
+    this.staleAt = staleAt;
+  }
+}
 
 /** Node.js socket error codes meaning the server cannot be reached or the connection broke. */
 const NETWORK_CODES = new Set([

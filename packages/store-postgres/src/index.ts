@@ -10,6 +10,14 @@ export {
   type PostgresConnection,
   type PostgresStoreOptions,
 } from './backend.js';
+export {
+  lockDataDirectory,
+  LOCK_DIRECTORY_NAME,
+  type DataDirectoryLock,
+  type DataDirectoryLockOptions,
+  type LockHolder,
+} from './data-directory-lock.js';
+export { POSTGRES_STORE_ERROR_CODES, StoreLockedError, type PostgresStoreErrorCode } from './errors.js';
 export { PostgresStore } from './postgres-store.js';
 export { NOTICE_CHANNEL, type PostgresNotifications } from './notifications.js';
 export { PostgresCatalog, type PostgresCatalogOptions } from './postgres-catalog.js';
