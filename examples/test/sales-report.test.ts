@@ -135,7 +135,11 @@ describe('sales report: a file and a dataset between tasks, on S3', () => {
       seed: 'seeded on S3',
     });
     const raw = `s3://flyte/raw/${settings.project}/${settings.domain}/dirs`;
-    expect((await blob.head(`${raw}/inputs/seed/seed.txt`))?.size).toBe(12);
+    // The file given as input was uploaded under the execution's own inputs prefix, where its inputs point.
+    const seed = (await engine.getExecutionInputs(created.id!)).literals.seed?.value;
+    const seedUri = seed?.case === 'scalar' && seed.value.value.case === 'blob' ? seed.value.value.value.uri : '';
+    expect(seedUri).toMatch(new RegExp(`^${raw}/inputs-[0-9a-f]{16}/seed/seed\\.txt$`));
+    expect((await blob.head(seedUri))?.size).toBe(12);
     expect((await blob.list(`${raw}/n0/0/dir/`)).items.map((item) => item.uri)).toEqual([
       `${raw}/n0/0/dir/logs/a.log`,
       `${raw}/n0/0/dir/seed.txt`,
