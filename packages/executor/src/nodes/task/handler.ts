@@ -310,15 +310,24 @@ export const taskHandler: NodeHandler = {
     if (plugin === undefined) return;
     let attempt = ensureAttempt(run, rt, template, plugin);
     if (attempt instanceof Promise) attempt = await attempt;
+    // Reported ABORTED already (before a crash that left its node running): the plugin is asked again, not reported.
+    const reported = attempt.phase === TP.ABORTED;
     const ctx = contextFor(run, rt, template, attempt, state, plugin);
-    await plugin.abort(ctx, reason);
-    await plugin.finalize(ctx);
+    // A plugin that fails to abort still gets its finalize, and the attempt ends ABORTED all the same.
+    await plugin.abort(ctx, reason).catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
+    await finalize(plugin, ctx, rt, run);
     if (template.metadata?.discoverable === true && rt.services.catalog !== undefined && state.r === true) {
       const key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
       await releaseReservation(run, rt, key, state);
     }
+    if (reported) return;
     attempt.reason = reason;
     endAttempt(run, rt, attempt, TP.ABORTED);
+  },
+
+  async restore(run, rt) {
+    // A dynamic parent's workflow is compiled again from its spec, to the same graph.
+    if (run.dynamic && rt.existingChildDag(run) === undefined) await handleDynamic(run, rt, taskTemplateOf(run));
   },
 };
 
