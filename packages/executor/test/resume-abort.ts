@@ -58,9 +58,15 @@ class HoldingPlugin implements TaskPlugin<HoldingState> {
   readonly aborts: AbortCall[] = [];
   readonly finalized: string[] = [];
   readonly #jobs: Map<string, Job>;
+  readonly #started: ((ctx: TaskContext<HoldingState>) => Promise<void>) | undefined;
 
-  constructor(jobs: Map<string, Job>) {
+  /**
+   * @param jobs the external system
+   * @param started awaited after a job is started, before `handle` returns (a slow external API)
+   */
+  constructor(jobs: Map<string, Job>, started?: (ctx: TaskContext<HoldingState>) => Promise<void>) {
     this.#jobs = jobs;
+    this.#started = started;
   }
 
   async handle(ctx: TaskContext<HoldingState>): Promise<PluginTransition<HoldingState>> {
@@ -75,13 +81,15 @@ class HoldingPlugin implements TaskPlugin<HoldingState> {
         attempt: ctx.metadata.generatedName,
         status: 'running',
       });
+      await this.#started?.(ctx);
     }
     return { phase: 'running', state: { job }, checkAgainAfterMs: HOUR };
   }
 
   async abort(ctx: TaskContext<HoldingState>, reason: string): Promise<void> {
     this.aborts.push({ name: ctx.metadata.generatedName, state: ctx.state, reason });
-    const job = ctx.state === undefined ? undefined : this.#jobs.get(ctx.state.job);
+    // Without state, the job the attempt may have started is found by the attempt's name.
+    const job = this.#jobs.get(ctx.state?.job ?? `job-${ctx.metadata.generatedName}`);
     if (job !== undefined) job.status = 'deleted';
   }
 
@@ -246,6 +254,59 @@ export function resumeAbortSuite(title: string, options: ResumeAbortOptions): vo
         expect(plugin.aborts.map((a) => a.name).sort()).toEqual(started.map((s) => s.name).sort());
         for (const call of plugin.aborts) expect(call.state).toEqual({ job: `job-${call.name}` });
         for (const { job } of started) expect(jobs.get(job)?.status).toBe('deleted');
+      },
+    );
+
+    it(
+      'aborts what a plugin started just before a crash that lost its plugin state, when resumed ABORTING',
+      { timeout: 60_000 },
+      async () => {
+        const store = await options.store();
+        const name = `ra${++serial}-${Math.random().toString(36).slice(2, 8)}`;
+        // The driver crashes in the commit that would have recorded the attempt RUNNING with its plugin state.
+        const crashing = storeWith(store, {
+          commit: async (transition: ExecutionTransition) => {
+            const running = transition.taskExecutions?.some(
+              ({ record }) =>
+                record.taskExecution.id?.nodeExecutionId?.executionId?.name === name &&
+                record.taskExecution.closure?.phase === TP.RUNNING,
+            );
+            if (running === true) throw new Error('crashed before the attempt was recorded RUNNING');
+            return store.commit(transition);
+          },
+        });
+        // The plugin's call to start the job returns once the node is recorded QUEUED (a slow API).
+        let queued!: () => void;
+        const recorded = new Promise<void>((resolve) => (queued = resolve));
+        const driver = engine(crashing, new HoldingPlugin(jobs, () => recorded), `${name}-driver`);
+        driver.on('node', (event) => {
+          if (event.id?.executionId?.name === name && event.id.nodeId === 'n0' && event.phase === NP.QUEUED) queued();
+        });
+        const crashed = new Promise<void>((resolve) =>
+          driver.on('warning', (message) => {
+            if (message.includes('commit failed')) resolve();
+          }),
+        );
+        await driver.start();
+        await driver.register([single], settings);
+        await driver.createExecution({ workflow: single.id(settings), name, inputs: { x: 3 } });
+        await crashed;
+        await driver.stop();
+        const [attempt] = jobsOf(jobs, [name]);
+        expect(jobs.get(attempt!.job)?.status).toBe('running');
+        const stored = await store.getNodeExecution(nodeId(name, 'n0'));
+        expect(NP[stored?.nodeExecution.closure?.phase ?? NP.UNDEFINED]).toBe('QUEUED');
+        await engine(store, new HoldingPlugin(jobs), `${name}-other`).terminateExecution(execId(name), 'stopped');
+
+        const plugin = new HoldingPlugin(jobs);
+        const resumed = engine(store, plugin, `${name}-resumed`);
+        await resumed.start();
+        expect(phaseName(await resumed.waitForExecution(execId(name)))).toBe('ABORTED');
+        expect(plugin.aborts).toEqual([{ name: attempt!.name, state: undefined, reason: 'stopped' }]);
+        expect(jobs.get(attempt!.job)?.status).toBe('deleted');
+        // No attempt was ever recorded, and none is made up.
+        expect((await store.listTaskExecutions(nodeId(name, 'n0'))).items).toEqual([]);
+        await expectAllAborted(store, name, ['n0']);
       },
     );
 

@@ -304,7 +304,10 @@ export const taskHandler: NodeHandler = {
   async abort(run, rt, reason) {
     if (run.dynamic) return;
     const state = run.kindState<TaskState>() ?? {};
-    if (state.s !== true && run.memo.pluginCalled !== true) return;
+    const called = state.s === true || run.memo.pluginCalled === true;
+    // A node resumed started, with no plugin state committed, may have reached its plugin just before a crash: the
+    // plugin is asked to abort what it may have started (found by the attempt's name), but no attempt is reported.
+    if (!called && run.memo.resumed !== true) return;
     const template = taskTemplateOf(run);
     const plugin = rt.services.plugins.find(template.type);
     if (plugin === undefined) return;
@@ -320,7 +323,7 @@ export const taskHandler: NodeHandler = {
       const key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
       await releaseReservation(run, rt, key, state);
     }
-    if (reported) return;
+    if (reported || !called) return;
     attempt.reason = reason;
     endAttempt(run, rt, attempt, TP.ABORTED);
   },
