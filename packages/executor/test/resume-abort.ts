@@ -11,8 +11,10 @@ import {
   t,
   task,
   workflow,
+  type BlobStore,
   type ExecutionEvent,
   type ExecutionTransition,
+  type OperationOptions,
   type PluginTransition,
   type Store,
   type TaskContext,
@@ -111,6 +113,13 @@ const inner = workflow({ name: 'resume_abort.inner', inputs: { x: t.int() }, out
   y: hold({ x }).y,
 }));
 const innerPlan = launchPlan(inner, { name: 'resume_abort.inner_lp' });
+/** A holding task in a subworkflow. */
+const wrapped = workflow(
+  { name: 'resume_abort.wrapped', inputs: { x: t.int() }, outputs: { y: t.int() } },
+  ({ x }) => ({
+    y: inner({ x }).y,
+  }),
+);
 const fan = dynamic({ name: 'resume_abort.fan', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
   y: hold({ x }).y,
 }));
@@ -155,10 +164,10 @@ export function resumeAbortSuite(title: string, options: ResumeAbortOptions): vo
       await Promise.all(engines.splice(0).map((engine) => engine.stop()));
     });
 
-    function engine(store: Store, plugin: HoldingPlugin, id: string): Engine {
+    function engine(store: Store, plugin: HoldingPlugin, id: string, blobs: BlobStore = blob): Engine {
       const created = createEngine({
         store,
-        blob,
+        blob: blobs,
         plugins: [plugin],
         tasks: [fan],
         config: { id, retryBackoff: { baseMs: 0, maxMs: 0 }, pollInterval: { baseMs: HOUR, maxMs: HOUR } },
@@ -176,6 +185,19 @@ export function resumeAbortSuite(title: string, options: ResumeAbortOptions): vo
       wf: typeof single | typeof nested,
       running: number,
     ): Promise<{ name: string; plugin: HoldingPlugin }> {
+      const { name, plugin } = await leftRunning(store, wf, running);
+      const other = engine(store, new HoldingPlugin(jobs), `${name}-other`);
+      await other.terminateExecution(execId(name), `stopped ${name}`);
+      expect(phaseName(await store.getExecution(execId(name)))).toBe('ABORTING');
+      return { name, plugin };
+    }
+
+    /** Engine `driver` runs `wf` until `running` holding attempts are RUNNING (committed) and stops. */
+    async function leftRunning(
+      store: Store,
+      wf: typeof single | typeof nested | typeof wrapped,
+      running: number,
+    ): Promise<{ name: string; plugin: HoldingPlugin }> {
       const name = `ra${++serial}-${Math.random().toString(36).slice(2, 8)}`;
       const plugin = new HoldingPlugin(jobs);
       const driver = engine(store, plugin, `${name}-driver`);
@@ -191,9 +213,6 @@ export function resumeAbortSuite(title: string, options: ResumeAbortOptions): vo
       await driver.createExecution({ workflow: wf.id(settings), name, inputs });
       await started;
       await driver.stop();
-      const other = engine(store, new HoldingPlugin(jobs), `${name}-other`);
-      await other.terminateExecution(execId(name), `stopped ${name}`);
-      expect(phaseName(await store.getExecution(execId(name)))).toBe('ABORTING');
       return { name, plugin };
     }
 
@@ -307,6 +326,41 @@ export function resumeAbortSuite(title: string, options: ResumeAbortOptions): vo
         // No attempt was ever recorded, and none is made up.
         expect((await store.listTaskExecutions(nodeId(name, 'n0'))).items).toEqual([]);
         await expectAllAborted(store, name, ['n0']);
+      },
+    );
+
+    it(
+      'aborts the nested nodes of a resumed execution terminated before they were rebuilt',
+      { timeout: 60_000 },
+      async () => {
+        const store = await options.store();
+        const { name } = await leftRunning(store, wrapped, 1);
+        const [attempt] = jobsOf(jobs, [name]);
+        // The resumed subworkflow node rebuilds its graph once it has read its inputs: held until the abort is done.
+        let reading!: () => void;
+        const read = new Promise<void>((resolve) => (reading = resolve));
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        const held = storeWith(blob, {
+          get: async (uri: string, options?: OperationOptions) => {
+            if (uri.includes(`/${name}/n0/0/inputs.pb`)) {
+              reading();
+              await released;
+            }
+            return blob.get(uri, options);
+          },
+        });
+        const plugin = new HoldingPlugin(jobs);
+        const resumed = engine(store, plugin, `${name}-resumed`, held);
+        await resumed.start();
+        await read;
+        await resumed.terminateExecution(execId(name), 'stopped early');
+        release();
+
+        expect(phaseName(await store.getExecution(execId(name)))).toBe('ABORTED');
+        expect(plugin.aborts).toEqual([{ name: attempt!.name, state: { job: attempt!.job }, reason: 'stopped early' }]);
+        expect(jobs.get(attempt!.job)?.status).toBe('deleted');
+        await expectAllAborted(store, name, ['n0', 'n0-0-n0']);
       },
     );
 
