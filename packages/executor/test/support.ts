@@ -123,10 +123,10 @@ export async function settle(rounds = 20): Promise<void> {
  * A view of `store` whose members are overridden by `overrides` (a `commit` that injects a write, a capability
  * hidden as `undefined`); its other members are the store's own, bound to it.
  */
-export function storeWith(store: MemoryStore, overrides: Partial<Record<keyof MemoryStore, unknown>>): MemoryStore {
+export function storeWith<S extends object>(store: S, overrides: Partial<Record<keyof S, unknown>>): S {
   return new Proxy(store, {
     get(target, key) {
-      if (Object.hasOwn(overrides, key)) return overrides[key as keyof MemoryStore];
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof S];
       const value = Reflect.get(target, key, target) as unknown;
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },

@@ -17,6 +17,7 @@ import { LocalFsBlobStore } from '@flyte-ts/store-memory';
 import { createPostgresStore, type PostgresBackend } from '@flyte-ts/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crossEngineSuite, HOURS } from '../../executor/test/cross-engine.js';
+import { resumeAbortSuite } from '../../executor/test/resume-abort.js';
 import { gate, noticeTasks, untilAborted } from './fixtures/notice-tasks.js';
 import {
   admin,
@@ -41,6 +42,8 @@ describe('on PGlite', () => {
     intervals: HOURS,
     notices: true,
   });
+
+  resumeAbortSuite('an execution resumed ABORTING on a PGlite store', { store: async () => (await backend()).store });
 });
 
 /** An engine process, its stdout lines, and a way to wait for one. */

@@ -78,4 +78,11 @@ export interface NodeHandler {
   handle(run: NodeRun, rt: Runtime): Promise<Transition>;
   /** Stops the node's work (idempotent; nested nodes are aborted by the node executor). */
   abort(run: NodeRun, rt: Runtime, reason: string): Promise<void>;
+  /**
+   * Optional, for nodes that start nested nodes or child executions: rebuilds what a started node had started
+   * before a restart (its nested runs, through `childRun` and `childDag`, hydrated from the Store) without doing
+   * any work, so that an abort reaches it. Called only while the execution is aborting, on a node that has
+   * started and not ended; idempotent.
+   */
+  restore?(run: NodeRun, rt: Runtime): Promise<void>;
 }

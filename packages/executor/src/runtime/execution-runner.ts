@@ -257,14 +257,68 @@ export class ExecutionRunner implements Runtime {
 
   private async abortNodes(cause: string): Promise<void> {
     this.setWorkflowPhase(WP.ABORTING, { abortCause: cause });
-    await this.committed();
-    const running = [...this.runs.values()].filter((r) => r.phase !== NP.UNDEFINED && !isTerminalNodePhase(r.phase));
+    // A runner that stopped meanwhile (a refused or failed commit) leaves the abort to whoever resumes it.
+    if (!(await this.committedUnlessStopped())) return;
+    await this.restoreForAbort();
+    if (this.stopped) return;
+    const running = [...this.runs.values()].filter(isActive);
     // Deepest first, so that children end before their parents.
     running.sort((a, b) => b.key.length - a.key.length);
     for (const run of running) await this.abortOne(run, cause, NP.ABORTED);
     this.setWorkflowPhase(WP.ABORTED, { abortCause: cause });
     this.afterCommit(() => this.finish());
-    await this.committed();
+    await this.committedUnlessStopped();
+  }
+
+  /** Resolves once what is staged now is committed (true), or the runner stopped without committing it (false). */
+  private async committedUnlessStopped(): Promise<boolean> {
+    await Promise.race([this.committed(), this.ended]);
+    return !this.stopped;
+  }
+
+  /**
+   * Rebuilds the nodes the Store holds as started that this runner has not rebuilt yet, without running anything,
+   * so that an abort reaches each of them: an execution resumed ABORTING has none yet, and a resumed execution
+   * rebuilds its nested nodes (subworkflows, dynamic workflows, branch cases, map items) and finds its child
+   * executions only when their parents run again. Whatever cannot be rebuilt is reported and left as stored.
+   */
+  private async restoreForAbort(): Promise<void> {
+    if (this.top === undefined && this.persisted.size > 0) {
+      const workflowId = this.execution.closure?.workflowId;
+      const workflow = workflowId === undefined ? undefined : await this.services.store.getWorkflow(workflowId);
+      const compiled = workflow?.closure?.compiledWorkflow;
+      if (compiled?.primary === undefined) {
+        this.services.warn(
+          `execution ${this.executionId.name}: its workflow is not registered, its nodes stay as stored`,
+        );
+        return;
+      }
+      // Set meanwhile by a start that was past its last check.
+      if (this.top === undefined) {
+        const index = indexClosure(compiled.tasks, compiled.subWorkflows);
+        // Nothing runs any more: the graph's inputs are never read.
+        this.top = new Dag('', undefined, compiled.primary, index, create(idl.core.LiteralMapSchema));
+        this.initDag(this.top);
+        const failureNode = compiled.primary.template?.failureNode;
+        if (failureNode !== undefined && this.failureRun === undefined && this.persisted.has(failureNode.id)) {
+          this.failureRun = this.hydrate(new NodeRun(failureNode.id, failureNode, this.top));
+        }
+      }
+    }
+    // Each pass rebuilds one more level under the nodes the previous one found started.
+    const restored = new Set<NodeRun>();
+    for (;;) {
+      const next = [...this.runs.values()].filter((run) => isActive(run) && !restored.has(run));
+      if (next.length === 0 || this.stopped) return;
+      for (const run of next) {
+        restored.add(run);
+        try {
+          await handlerFor(run.spec).restore?.(run, this);
+        } catch (error) {
+          this.services.warn(`rebuilding node ${run.key} of ${this.executionId.name} to abort it failed`, error);
+        }
+      }
+    }
   }
 
   /** Called when a signal of this execution was set: gate nodes look again. */
@@ -453,6 +507,8 @@ export class ExecutionRunner implements Runtime {
   private initDag(dag: Dag): void {
     const nodes = dag.workflow.template?.nodes ?? [];
     for (const spec of nodes) dag.runs.set(spec.id, this.hydrate(new NodeRun(dag.keyOf(spec.id), spec, dag)));
+    // Aborting: the graph is rebuilt only to be aborted, nothing of it goes on.
+    if (this.aborting !== undefined) return;
     const failed: NodeRun[] = [];
     for (const spec of nodes) {
       const run = dag.runs.get(spec.id)!;
@@ -1248,6 +1304,11 @@ export class ExecutionRunner implements Runtime {
     this.stopped = true;
     this.finish();
   }
+}
+
+/** Whether a node has started and not ended. */
+function isActive(run: NodeRun): boolean {
+  return run.phase !== NP.UNDEFINED && !isTerminalNodePhase(run.phase);
 }
 
 /** The cause an ABORTING or ABORTED execution records. */

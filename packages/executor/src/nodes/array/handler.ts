@@ -142,6 +142,21 @@ export const arrayHandler: NodeHandler = {
       if (item.phase !== NP.UNDEFINED && !isTerminalNodePhase(item.phase)) await rt.abortRun(item, reason);
     }
   },
+
+  async restore(run, rt) {
+    if (run.memo.array !== undefined || run.spec.target.case !== 'arrayNode') return;
+    const sub = run.spec.target.value.node;
+    if (sub === undefined) return;
+    // One item per element of the mapped inputs; items that never started are rebuilt as such, and not aborted.
+    const bound = new Set(run.spec.target.value.boundInputs);
+    let size = 0;
+    for (const [name, literal] of Object.entries((await rt.inputsOf(run)).literals)) {
+      if (!bound.has(name) && literal.value.case === 'collection') {
+        size = Math.max(size, literal.value.value.literals.length);
+      }
+    }
+    for (let i = 0; i < size; i++) rt.childRun(run, sub, String(i));
+  },
 };
 
 function taskOutputs(sub: idl.core.Node, run: NodeRun): { [name: string]: idl.core.Variable } {

@@ -88,4 +88,13 @@ export const branchHandler: NodeHandler = {
   },
 
   abort: async () => undefined,
+
+  async restore(run, rt) {
+    const chosen = run.kindState<BranchState>()?.chosen;
+    if (run.spec.target.case !== 'branchNode' || run.spec.target.value.ifElse === undefined || chosen === undefined) {
+      return;
+    }
+    const spec = caseNode(run.spec.target.value.ifElse, chosen);
+    if (spec !== undefined) rt.childRun(run, spec);
+  },
 };

@@ -304,21 +304,33 @@ export const taskHandler: NodeHandler = {
   async abort(run, rt, reason) {
     if (run.dynamic) return;
     const state = run.kindState<TaskState>() ?? {};
-    if (state.s !== true && run.memo.pluginCalled !== true) return;
+    const called = state.s === true || run.memo.pluginCalled === true;
+    // A node resumed started, with no plugin state committed, may have reached its plugin just before a crash: the
+    // plugin is asked to abort what it may have started (found by the attempt's name), but no attempt is reported.
+    if (!called && run.memo.resumed !== true) return;
     const template = taskTemplateOf(run);
     const plugin = rt.services.plugins.find(template.type);
     if (plugin === undefined) return;
     let attempt = ensureAttempt(run, rt, template, plugin);
     if (attempt instanceof Promise) attempt = await attempt;
+    // Reported ABORTED already (before a crash that left its node running): the plugin is asked again, not reported.
+    const reported = attempt.phase === TP.ABORTED;
     const ctx = contextFor(run, rt, template, attempt, state, plugin);
-    await plugin.abort(ctx, reason);
-    await plugin.finalize(ctx);
+    // A plugin that fails to abort still gets its finalize, and the attempt ends ABORTED all the same.
+    await plugin.abort(ctx, reason).catch((e: unknown) => rt.services.warn(`abort of ${run.key}`, e));
+    await finalize(plugin, ctx, rt, run);
     if (template.metadata?.discoverable === true && rt.services.catalog !== undefined && state.r === true) {
       const key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
       await releaseReservation(run, rt, key, state);
     }
+    if (reported || !called) return;
     attempt.reason = reason;
     endAttempt(run, rt, attempt, TP.ABORTED);
+  },
+
+  async restore(run, rt) {
+    // A dynamic parent's workflow is compiled again from its spec, to the same graph.
+    if (run.dynamic && rt.existingChildDag(run) === undefined) await handleDynamic(run, rt, taskTemplateOf(run));
   },
 };
 

@@ -5,6 +5,7 @@ import { create } from '@bufbuild/protobuf';
 import { idl } from '@flyte-ts/core';
 import { idKey } from '../../runtime/dag.js';
 import { NodeFailure } from '../../runtime/failure.js';
+import { childExecutionName } from '../../runtime/names.js';
 import { isTerminalWorkflowPhase } from '../../runtime/phases.js';
 import { dagTransition } from '../dynamic/handler.js';
 import type { NodeHandler } from '../handler.js';
@@ -88,5 +89,28 @@ export const workflowHandler: NodeHandler = {
   async abort(run, rt, reason) {
     const child = run.childExecution;
     if (child !== undefined) await rt.services.children.terminate(child, `parent aborted: ${reason}`);
+  },
+
+  async restore(run, rt) {
+    if (run.spec.target.case !== 'workflowNode') return;
+    const reference = run.spec.target.value.reference;
+    if (reference.case === 'subWorkflowRef') {
+      const sub = run.dag.index.subworkflows.get(idKey(reference.value));
+      // Nothing runs any more: the subworkflow's inputs are never read.
+      if (sub !== undefined && rt.existingChildDag(run) === undefined) {
+        rt.childDag(run, sub, run.dag.index, create(idl.core.LiteralMapSchema));
+      }
+      return;
+    }
+    if (reference.case !== 'launchplanRef' || run.childExecution !== undefined) return;
+    // The child's name is derived from the node, so it is found even if the node's record never named it.
+    const { project, domain, org } = rt.executionId;
+    const child = create(idl.core.WorkflowExecutionIdentifierSchema, {
+      project,
+      domain,
+      org,
+      name: childExecutionName(rt.executionId, run.key, run.state.a),
+    });
+    if ((await rt.services.store.getExecution(child)) !== undefined) run.childExecution = child;
   },
 };
