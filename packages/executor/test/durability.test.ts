@@ -244,6 +244,57 @@ describe('durability', () => {
     await engine.stop();
   });
 
+  it('resumes a workflow whose end node was queued but not done when its engine stopped', async () => {
+    // The end node's inputs (the workflow's outputs) are kept in memory, never written as inputs.pb: an engine that
+    // resumes after the end node was committed QUEUED must resolve them again. (Found by the chaos test: the
+    // execution FAILED with NOT_FOUND on end-node/0/inputs.pb.)
+    const store = new MemoryStore();
+    const memoryBlob = new MemoryBlobStore();
+    const step = task({ name: 'durable.last', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: x + 1,
+    }));
+    const inner = workflow({ name: 'durable.inner_end', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: step({ x }).y,
+    }));
+    const wf = workflow({ name: 'durable.ending', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: inner({ x }).y,
+    }));
+    // Outputs go to outputs.pb (nothing inline), and the end node's write of them never finishes in the first
+    // engine: it stops with the end node committed QUEUED and not done.
+    const data = { inlineLimitBytes: 0 };
+    const stalled = /\/end-node\/0\/outputs\.pb$/;
+    const blob = new Proxy(memoryBlob, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'put') {
+          return (...args: Parameters<MemoryBlobStore['put']>) =>
+            stalled.test(args[0]) ? new Promise(() => undefined) : target.put(...args);
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const first = await startEngine({ store, blob: blob as MemoryBlobStore, config: { data } });
+    await first.engine.register([wf], settings);
+    const queued = new Promise<string>((resolve) =>
+      first.engine.on('node', (event) => {
+        if (event.id?.nodeId.endsWith('end-node') && event.phase === idl.core.NodeExecution_Phase.QUEUED) {
+          resolve(event.id.nodeId);
+        }
+      }),
+    );
+    await first.engine.createExecution({ workflow: wf.id(settings), name: 'ending', inputs: { x: 1 } });
+    // The subworkflow's end node, the first to end.
+    expect(await queued).toBe('n0-0-end-node');
+    await first.engine.stop();
+
+    const second = await startEngine({ store, blob: memoryBlob, tasks: [step], config: { data } });
+    const done = await second.engine.waitForExecution(execId('ending'));
+    expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
+    expect(phaseOf(done)).toBe('SUCCEEDED');
+    expect(fromLiteralMap(wf.outputs, await second.engine.getExecutionOutputs(execId('ending')))).toEqual({ y: 2 });
+    await second.engine.stop();
+  });
+
   it('recovers a failed execution, reusing the outputs of the nodes that succeeded', async () => {
     const calls: string[] = [];
     let healthy = false;

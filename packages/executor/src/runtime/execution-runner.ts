@@ -247,6 +247,13 @@ export class ExecutionRunner implements Runtime {
   async inputsOf(run: NodeRun): Promise<idl.core.LiteralMap> {
     if (run.inputs !== undefined) return run.inputs;
     if (run.spec.id === START) return run.dag.inputs;
+    if (run.spec.id === END) {
+      // Never written (they are the graph's outputs, bound to upstream outputs, which are kept): after a restart
+      // they are resolved again.
+      const inputs = resolveBindings(run.spec.inputs, (id) => this.lookup(run.dag, id), run.spec.id);
+      run.inputs = inputs instanceof Promise ? await inputs : inputs;
+      return run.inputs;
+    }
     // Inputs are resolved once, when the node starts (attempt 0); later attempts get a copy.
     const uri = this.pathsOf(run, 0).inputs;
     run.inputs = await this.services.data.readLiteralMap(uri, { signal: this.lifetime.signal });
