@@ -1,0 +1,345 @@
+// Chaos: 100 executions of a workflow with a fan-out, a map task, a cached task and a subworkflow, driven by engine
+// processes that are SIGKILLed at random points (chosen by a seed, printed, replayable with CHAOS_SEED) and
+// restarted. On a PostgreSQL server, three processes of one engine each share the database; on PGlite, which is
+// single-process, one process holds the data directory with three engines in it, and is killed and restarted over
+// the same directory. Afterwards (chaos-checks.ts): all executions SUCCEEDED with the right outputs, no task ran
+// after its node's success was committed, terminal phases and events are kept once, no duplicate rows, and amcheck
+// passes on every index.
+import { create } from '@bufbuild/protobuf';
+import { PGlite } from '@electric-sql/pglite';
+import { amcheck } from '@electric-sql/pglite/contrib/amcheck';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { idl } from '@flyte-ts/core';
+import { createEngine, type Engine } from '@flyte-ts/executor';
+import { LocalFsBlobStore } from '@flyte-ts/store-memory';
+import { createPgliteStore, createPostgresStore, type PostgresBackend } from '@flyte-ts/store-postgres';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  chaosExecutionIds,
+  chaosExecutionName,
+  checkDuplicateRows,
+  checkEvents,
+  checkExecutions,
+  checkIndexes,
+  checkTaskRuns,
+  parseTaskLog,
+  tablesOf,
+  type CheckResult,
+} from './chaos-checks.js';
+import {
+  isAlive,
+  killEngineProcess,
+  logLines,
+  spawnEngineProcess,
+  stopEngineProcess,
+  type EngineProcess,
+} from './engine-processes.js';
+import { chaos, chaosInputs, tasks } from './fixtures/chaos-workflow.js';
+import { createServerDatabase, DATABASE_URL, SERVER_SKIP_REASON, type ServerDatabase } from './support.js';
+
+const EXECUTIONS = 100;
+/** Kills that land while a task runs in the killed process, per variant (more land while a restarted process starts). */
+const KILLS = { server: 15, pglite: 10 };
+/** Chance that a restarted process is killed again while it starts (recovering its store and executions). */
+const STARTUP_KILL_CHANCE = 0.25;
+/** Time given to the executions, kills included, before the test stops waiting and reports what is unfinished. */
+const DEADLINE_MS = 300_000;
+const settings = { project: 'flytesnacks', domain: 'development', version: 'v1' } as const;
+const taskModule = fileURLToPath(new URL('./fixtures/chaos-workflow.ts', import.meta.url));
+const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+/**
+ * Engine settings of the processes. A lease outlives a stall of a few seconds (PGlite serializes the renewals with
+ * every other query of its process), and a killed process's executions are claimed again soon after its restart.
+ * System retries are not what is tested here: a run of kills must not use them up.
+ */
+const ENGINE_CONFIG = {
+  leases: { ttlMs: 5_000, renewIntervalMs: 1_000, pollIntervalMs: 250, maxExecutions: 4 },
+  maxSystemFailures: 1_000,
+  cacheReservationHeartbeatMs: 200,
+};
+
+/** A seeded pseudo-random generator (mulberry32): the same seed gives the same kill points. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Where a variant runs: how its database is opened, and how its engine processes are started. */
+interface Variant {
+  readonly name: 'server' | 'pglite';
+  /** Engine processes at once. */
+  readonly processes: number;
+  /** Environment of each engine process (the database, and ENGINES). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Opens the database in this process (never while an engine process holds a PGlite directory). */
+  open(): Promise<PostgresBackend>;
+  /** Opens it for the final checks, with amcheck at hand where it can be. */
+  openForChecks(): Promise<PostgresBackend>;
+  /** Whether amcheck must run, and what to do when it is missing. */
+  readonly amcheck: { readonly required: boolean; readonly missing: string };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+}, 60_000);
+
+/** Tasks in flight per engine process, from its `start` and `end` lines. */
+type InFlight = Map<EngineProcess, Set<string>>;
+
+async function runChaos(variant: Variant): Promise<void> {
+  const began = Date.now();
+  const seed =
+    process.env.CHAOS_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.CHAOS_SEED);
+  console.log(`chaos [${variant.name}]: seed ${seed} (replay the kill points with CHAOS_SEED=${seed})`);
+  const planned = Number(process.env.CHAOS_KILLS ?? KILLS[variant.name]);
+  const rand = random(seed);
+  // Restarts draw from their own sequence, so that they do not shift the kill loop's draws.
+  const restartRand = random(seed ^ 0x5bd1e995);
+  const dir = await mkdtemp(join(tmpdir(), 'flyte-ts-chaos-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const blobRoot = join(dir, 'blobs');
+  await mkdir(blobRoot);
+  const log = join(dir, 'tasks.log');
+  const blob = new LocalFsBlobStore({ root: blobRoot });
+  const launcherFor = (backend: PostgresBackend): Engine =>
+    createEngine({
+      store: backend.store,
+      catalog: backend.catalog,
+      blob,
+      tasks,
+      config: { metadataPrefix: `${blob.rootUri}/metadata`, rawOutputPrefix: `${blob.rootUri}/raw` },
+    });
+
+  // The executions are created before any engine process runs: the chaos is in running them.
+  const ids = chaosExecutionIds(EXECUTIONS, settings.project, settings.domain);
+  {
+    const backend = await variant.open();
+    try {
+      await backend.store.putProject(
+        create(idl.admin.ProjectSchema, {
+          id: settings.project,
+          name: settings.project,
+          domains: [{ id: settings.domain, name: settings.domain }],
+        }),
+      );
+      const launcher = launcherFor(backend);
+      await launcher.register([chaos], settings);
+      for (let i = 0; i < EXECUTIONS; i++) {
+        await launcher.createExecution({
+          workflow: chaos.id(settings),
+          name: chaosExecutionName(i),
+          inputs: chaosInputs(i),
+        });
+      }
+    } finally {
+      await backend.close();
+    }
+  }
+
+  const inFlight: InFlight = new Map();
+  const killedPids = new Set<number>();
+  const endedReports = new Map<string, number>();
+  let remaining = EXECUTIONS;
+  let progress: () => void = () => {};
+  const changed = () =>
+    new Promise<void>((resolve) => {
+      progress = resolve;
+    });
+  const slots: EngineProcess[] = [];
+  const everyProcess: EngineProcess[] = [];
+  cleanups.push(async () => {
+    await Promise.all(everyProcess.map(killEngineProcess));
+  });
+  const spawnAt = (slot: number): EngineProcess => {
+    const tasksInFlight = new Set<string>();
+    const p: EngineProcess = spawnEngineProcess({
+      id: `${variant.name}-${slot}-${everyProcess.length}`,
+      env: {
+        ...variant.env,
+        BLOB_ROOT: blobRoot,
+        TASKS: taskModule,
+        CHAOS_LOG: log,
+        CHAOS_SEED: String(seed),
+        REPORT_ACTIVE: '1',
+        ENGINE_CONFIG: JSON.stringify(ENGINE_CONFIG),
+      },
+      onLine: (line) => {
+        const [what, ...rest] = line.split(' ');
+        if (what === 'start') tasksInFlight.add(rest.join(' '));
+        else if (what === 'end') tasksInFlight.delete(rest.join(' '));
+        else if (what === 'active') remaining = Math.min(remaining, Number(rest[0]));
+        else if (what === 'ended') endedReports.set(rest[0]!, (endedReports.get(rest[0]!) ?? 0) + 1);
+        else return;
+        progress();
+      },
+    });
+    inFlight.set(p, tasksInFlight);
+    everyProcess.push(p);
+    slots[slot] = p;
+    void p.exited.then(() => {
+      inFlight.delete(p);
+      progress();
+    });
+    return p;
+  };
+  /** Restarts a slot once its process has exited; sometimes kills the new process while it starts, and again. */
+  let startupKills = 0;
+  const restart = async (slot: number): Promise<void> => {
+    for (;;) {
+      const p = spawnAt(slot);
+      if (restartRand() >= STARTUP_KILL_CHANCE) {
+        await p.ready;
+        return;
+      }
+      await Promise.race([sleep(restartRand() * 1_500), p.exited]);
+      if (!isAlive(p)) throw new Error(`engine process ${p.id} exited by itself while starting: ${p.stderr()}`);
+      killedPids.add(p.process.pid!);
+      await killEngineProcess(p);
+      startupKills++;
+    }
+  };
+
+  for (let slot = 0; slot < variant.processes; slot++) spawnAt(slot);
+  await Promise.all(slots.map((p) => p.ready));
+
+  // Kill j waits until j/(planned+2) of the executions have ended, so the kills spread over the whole run and all land
+  // before its end; then a random delay; then it kills a random process among those running a task at that moment.
+  const restarts: Promise<void>[] = [];
+  let kills = 0;
+  let tasksCut = 0;
+  const deadline = began + DEADLINE_MS;
+  while (kills < planned && remaining > 0 && Date.now() < deadline) {
+    const due = EXECUTIONS - Math.floor(((kills + 1) * EXECUTIONS) / (planned + 2));
+    if (remaining > due) {
+      await Promise.race([changed(), sleep(1_000)]);
+      continue;
+    }
+    await sleep(rand() * 500);
+    const busy = [...inFlight].filter(([p, running]) => running.size > 0 && isAlive(p));
+    if (busy.length === 0) {
+      await Promise.race([changed(), sleep(1_000)]);
+      continue;
+    }
+    const [victim, running] = busy[Math.floor(rand() * busy.length)]!;
+    tasksCut += running.size;
+    killedPids.add(victim.process.pid!);
+    await killEngineProcess(victim);
+    kills++;
+    const slot = slots.indexOf(victim);
+    restarts.push(restart(slot));
+    // On the server the others go on while it restarts; the PGlite process is the only one, so it must be back.
+    if (variant.processes === 1) await restarts.at(-1);
+  }
+  await Promise.all(restarts);
+  while (remaining > 0 && Date.now() < deadline) await Promise.race([changed(), sleep(1_000)]);
+  await Promise.all(slots.map(stopEngineProcess));
+
+  // The checks read the database as the engines left it.
+  const backend = await variant.openForChecks();
+  cleanups.push(() => backend.close());
+  const launcher = launcherFor(backend);
+  const taskLog = parseTaskLog(await logLines(log));
+  const results: CheckResult[] = [
+    await checkExecutions(launcher, ids),
+    await checkTaskRuns(tablesOf(backend), taskLog, killedPids),
+    await checkEvents(backend.store, ids, endedReports),
+    await checkDuplicateRows(tablesOf(backend)),
+  ];
+  const indexes = await checkIndexes(tablesOf(backend), variant.amcheck);
+  results.push(indexes);
+  if (indexes.skipped !== undefined) console.log(`chaos [${variant.name}]: amcheck skipped: ${indexes.skipped}`);
+  const figures = Object.assign({}, ...results.map((r) => r.figures)) as Record<string, number | string>;
+  // What the engines warned about (lost leases, conflicts): evidence for a failure, counted for the report.
+  const warnings = everyProcess.flatMap((p) =>
+    p
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('[')),
+  );
+  const lostLeases = warnings.filter((line) => line.includes('lost the lease')).length;
+  const report = {
+    seed,
+    executions: EXECUTIONS,
+    kills: kills + startupKills,
+    killsWithTasksInFlight: kills,
+    killsWhileStarting: startupKills,
+    tasksInFlightAtKills: tasksCut,
+    lostLeases,
+    warnings: warnings.length,
+    ...figures,
+    seconds: Math.round((Date.now() - began) / 1000),
+  };
+  console.log(`chaos [${variant.name}]: ${JSON.stringify(report)}`);
+  const failures = results.flatMap((r) => r.failures);
+  if (failures.length > 0 && warnings.length > 0) {
+    console.log(`chaos [${variant.name}]: the engines warned:\n${warnings.slice(0, 40).join('\n')}`);
+  }
+  expect(failures, `chaos seed ${seed}`).toEqual([]);
+  // The chaos did happen: every planned kill landed while tasks ran, and some tasks had to run again.
+  expect(kills).toBe(planned);
+  expect(Number(figures.reruns)).toBeGreaterThan(0);
+}
+
+describe('chaos: engine processes SIGKILLed at random points, restarted, and nothing lost or doubled', () => {
+  it.skipIf(DATABASE_URL === undefined)(
+    `on a PostgreSQL server, three engine processes sharing the database through leases${DATABASE_URL === undefined ? ` (${SERVER_SKIP_REASON})` : ''}`,
+    async () => {
+      const database: ServerDatabase = await createServerDatabase('chaos');
+      cleanups.push(() => database.drop());
+      const open = () => createPostgresStore({ connectionString: database.url, migrate: true, maxConnections: 4 });
+      await runChaos({
+        name: 'server',
+        processes: 3,
+        env: { DATABASE_URL: database.url },
+        open,
+        openForChecks: open,
+        amcheck: {
+          required: inCi,
+          missing:
+            "install it in the server's template1 as the postgres user and grant its functions to the test role (.ci/run does: CREATE EXTENSION amcheck in template1, then GRANT EXECUTE on its functions)",
+        },
+      });
+    },
+    DEADLINE_MS + 60_000,
+  );
+
+  it(
+    'on PGlite, one process of three engines sharing its data directory, killed and restarted over it',
+    async () => {
+      const dataDir = join(await mkdtemp(join(tmpdir(), 'flyte-ts-chaos-pglite-')), 'db');
+      cleanups.push(() => rm(join(dataDir, '..'), { recursive: true, force: true }));
+      await runChaos({
+        name: 'pglite',
+        processes: 1,
+        env: { PGLITE_DIR: dataDir, ENGINES: '3' },
+        open: () => createPgliteStore({ dataDir }),
+        openForChecks: async () => {
+          const pglite = await PGlite.create({ dataDir, extensions: { amcheck } });
+          await pglite.exec('create extension if not exists amcheck');
+          const backend = await createPgliteStore({ pglite });
+          return {
+            ...backend,
+            close: async () => {
+              await backend.close();
+              await pglite.close();
+            },
+          };
+        },
+        amcheck: { required: true, missing: 'PGlite ships amcheck: load it with extensions: { amcheck }' },
+      });
+    },
+    DEADLINE_MS + 60_000,
+  );
+});
