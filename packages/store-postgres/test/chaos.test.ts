@@ -4,7 +4,8 @@
 // single-process, one process holds the data directory with three engines in it, and is killed and restarted over
 // the same directory. Afterwards (chaos-checks.ts): all executions SUCCEEDED with the right outputs, no task ran
 // after its node's success was committed, terminal phases and events are kept once, no duplicate rows, and amcheck
-// passes on every index.
+// passes on every index. CHAOS_SEED replays a run's kill points and task durations (the interleaving of the
+// processes is the machine's); CHAOS_KILLS changes the number of kills.
 import { create } from '@bufbuild/protobuf';
 import { PGlite } from '@electric-sql/pglite';
 import { amcheck } from '@electric-sql/pglite/contrib/amcheck';
@@ -204,7 +205,9 @@ async function runChaos(variant: Variant): Promise<void> {
         return;
       }
       await Promise.race([sleep(restartRand() * 1_500), p.exited]);
-      if (!isAlive(p)) throw new Error(`engine process ${p.id} exited by itself while starting: ${p.stderr()}`);
+      if (!isAlive(p)) {
+        throw new Error(`engine process ${p.id} exited by itself while starting: ${p.stderr().slice(-4_000)}`);
+      }
       killedPids.add(p.process.pid!);
       await killEngineProcess(p);
       startupKills++;
@@ -237,8 +240,10 @@ async function runChaos(variant: Variant): Promise<void> {
     killedPids.add(victim.process.pid!);
     await killEngineProcess(victim);
     kills++;
-    const slot = slots.indexOf(victim);
-    restarts.push(restart(slot));
+    const restarted = restart(slots.indexOf(victim));
+    // Awaited below (with the others on the server); a failure to restart fails the test there.
+    restarted.catch(() => undefined);
+    restarts.push(restarted);
     // On the server the others go on while it restarts; the PGlite process is the only one, so it must be back.
     if (variant.processes === 1) await restarts.at(-1);
   }

@@ -56,7 +56,7 @@ export function spawnEngineProcess(options: EngineProcessOptions): EngineProcess
     void exited.then(() =>
       reject(
         new Error(
-          `engine process ${options.id} exited (${proc.exitCode ?? proc.signalCode}) before it was ready: ${stderr}`,
+          `engine process ${options.id} exited (${proc.exitCode ?? proc.signalCode}) before it was ready: ${stderr.slice(-4_000)}`,
         ),
       ),
     );
