@@ -96,18 +96,175 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 }, 60_000);
 
-/** Tasks in flight per engine process, from its `start` and `end` lines. */
-type InFlight = Map<EngineProcess, Set<string>>;
+/** What a fleet's processes need to know. */
+interface FleetOptions {
+  readonly variant: Variant;
+  readonly env: Readonly<Record<string, string>>;
+  /** Draws of the restarts (whether and when a restarting process is killed again). */
+  readonly random: () => number;
+}
+
+/**
+ * The engine processes of a run, one per slot, and what they report: tasks in flight per process, unfinished
+ * executions, executions reported ended. A killed process is replaced in its slot once it has exited.
+ */
+class Fleet {
+  /** The current process of each slot. */
+  readonly slots: EngineProcess[] = [];
+  /** Every process started, killed or not. */
+  readonly all: EngineProcess[] = [];
+  /** Processes killed on purpose. */
+  readonly killed = new Set<number>();
+  /** Tasks running in each live process (from its `start` and `end` lines). */
+  readonly inFlight = new Map<EngineProcess, Set<string>>();
+  /** Number of times engines reported each execution ended. */
+  readonly endedReports = new Map<string, number>();
+  /** Unfinished executions, as last reported. */
+  remaining = EXECUTIONS;
+  /** Processes killed while they started. */
+  startupKills = 0;
+  #changed: () => void = () => {};
+
+  constructor(private readonly options: FleetOptions) {}
+
+  /** Resolves at the next report of any process, or after a second. */
+  changed(): Promise<void> {
+    return Promise.race([new Promise<void>((resolve) => (this.#changed = resolve)), sleep(1_000)]);
+  }
+
+  /** Starts a process in a slot. */
+  spawn(slot: number): EngineProcess {
+    const running = new Set<string>();
+    const p = spawnEngineProcess({
+      id: `${this.options.variant.name}-${slot}-${this.all.length}`,
+      env: this.options.env,
+      onLine: (line) => {
+        const [what, ...rest] = line.split(' ');
+        if (what === 'start') running.add(rest.join(' '));
+        else if (what === 'end') running.delete(rest.join(' '));
+        else if (what === 'active') this.remaining = Math.min(this.remaining, Number(rest[0]));
+        else if (what === 'ended') this.endedReports.set(rest[0]!, (this.endedReports.get(rest[0]!) ?? 0) + 1);
+        else return;
+        this.#changed();
+      },
+    });
+    this.inFlight.set(p, running);
+    this.all.push(p);
+    this.slots[slot] = p;
+    void p.exited.then(() => {
+      this.inFlight.delete(p);
+      this.#changed();
+    });
+    return p;
+  }
+
+  /** Kills a process with SIGKILL; resolves once it has exited. */
+  async kill(p: EngineProcess): Promise<void> {
+    this.killed.add(p.process.pid!);
+    await killEngineProcess(p);
+  }
+
+  /** Starts a process in the slot of one that was killed; sometimes kills it again while it starts, and retries. */
+  async restart(slot: number): Promise<void> {
+    for (;;) {
+      const p = this.spawn(slot);
+      if (this.options.random() >= STARTUP_KILL_CHANCE) {
+        await p.ready;
+        return;
+      }
+      await Promise.race([sleep(this.options.random() * 1_500), p.exited]);
+      if (!isAlive(p)) {
+        throw new Error(`engine process ${p.id} exited by itself while starting: ${p.stderr().slice(-4_000)}`);
+      }
+      await this.kill(p);
+      this.startupKills++;
+    }
+  }
+
+  /** Lines the engines wrote on standard error (their warnings). */
+  warnings(): string[] {
+    return this.all.flatMap((p) =>
+      p
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('[')),
+    );
+  }
+}
+
+/** Registers the workflow and creates the executions, before any engine process runs: the chaos is in running them. */
+async function createExecutions(variant: Variant, launcherFor: (backend: PostgresBackend) => Engine): Promise<void> {
+  const backend = await variant.open();
+  try {
+    await backend.store.putProject(
+      create(idl.admin.ProjectSchema, {
+        id: settings.project,
+        name: settings.project,
+        domains: [{ id: settings.domain, name: settings.domain }],
+      }),
+    );
+    const launcher = launcherFor(backend);
+    await launcher.register([chaos], settings);
+    for (let i = 0; i < EXECUTIONS; i++) {
+      await launcher.createExecution({
+        workflow: chaos.id(settings),
+        name: chaosExecutionName(i),
+        inputs: chaosInputs(i),
+      });
+    }
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * Kills `planned` times. Kill j waits until j/(planned+2) of the executions have ended, so that the kills spread over
+ * the whole run and all land before its end; then a random delay; then it kills a random process among those running
+ * a task at that moment, and restarts it. Resolves when every kill is done and every process restarted.
+ */
+async function killAtRandom(
+  fleet: Fleet,
+  planned: number,
+  random: () => number,
+  deadline: number,
+): Promise<{ kills: number; tasksCut: number }> {
+  const restarts: Promise<void>[] = [];
+  let kills = 0;
+  let tasksCut = 0;
+  while (kills < planned && fleet.remaining > 0 && Date.now() < deadline) {
+    const due = EXECUTIONS - Math.floor(((kills + 1) * EXECUTIONS) / (planned + 2));
+    if (fleet.remaining > due) {
+      await fleet.changed();
+      continue;
+    }
+    await sleep(random() * 500);
+    const busy = [...fleet.inFlight].filter(([p, running]) => running.size > 0 && isAlive(p));
+    if (busy.length === 0) {
+      await fleet.changed();
+      continue;
+    }
+    const [victim, running] = busy[Math.floor(random() * busy.length)]!;
+    tasksCut += running.size;
+    await fleet.kill(victim);
+    kills++;
+    const restarted = fleet.restart(fleet.slots.indexOf(victim));
+    // Awaited below; a failure to restart fails the test there.
+    restarted.catch(() => undefined);
+    restarts.push(restarted);
+    // On the server the others go on while it restarts; a lone process (PGlite) must be back first.
+    if (fleet.slots.length === 1) await restarted;
+  }
+  await Promise.all(restarts);
+  return { kills, tasksCut };
+}
 
 async function runChaos(variant: Variant): Promise<void> {
   const began = Date.now();
+  const deadline = began + DEADLINE_MS;
   const seed =
     process.env.CHAOS_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.CHAOS_SEED);
   console.log(`chaos [${variant.name}]: seed ${seed} (replay the kill points with CHAOS_SEED=${seed})`);
   const planned = Number(process.env.CHAOS_KILLS ?? KILLS[variant.name]);
-  const rand = random(seed);
-  // Restarts draw from their own sequence, so that they do not shift the kill loop's draws.
-  const restartRand = random(seed ^ 0x5bd1e995);
   const dir = await mkdtemp(join(tmpdir(), 'flyte-ts-chaos-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const blobRoot = join(dir, 'blobs');
@@ -122,166 +279,55 @@ async function runChaos(variant: Variant): Promise<void> {
       tasks,
       config: { metadataPrefix: `${blob.rootUri}/metadata`, rawOutputPrefix: `${blob.rootUri}/raw` },
     });
+  await createExecutions(variant, launcherFor);
 
-  // The executions are created before any engine process runs: the chaos is in running them.
-  const ids = chaosExecutionIds(EXECUTIONS, settings.project, settings.domain);
-  {
-    const backend = await variant.open();
-    try {
-      await backend.store.putProject(
-        create(idl.admin.ProjectSchema, {
-          id: settings.project,
-          name: settings.project,
-          domains: [{ id: settings.domain, name: settings.domain }],
-        }),
-      );
-      const launcher = launcherFor(backend);
-      await launcher.register([chaos], settings);
-      for (let i = 0; i < EXECUTIONS; i++) {
-        await launcher.createExecution({
-          workflow: chaos.id(settings),
-          name: chaosExecutionName(i),
-          inputs: chaosInputs(i),
-        });
-      }
-    } finally {
-      await backend.close();
-    }
-  }
-
-  const inFlight: InFlight = new Map();
-  const killedPids = new Set<number>();
-  const endedReports = new Map<string, number>();
-  let remaining = EXECUTIONS;
-  let progress: () => void = () => {};
-  const changed = () =>
-    new Promise<void>((resolve) => {
-      progress = resolve;
-    });
-  const slots: EngineProcess[] = [];
-  const everyProcess: EngineProcess[] = [];
-  cleanups.push(async () => {
-    await Promise.all(everyProcess.map(killEngineProcess));
+  const fleet = new Fleet({
+    variant,
+    env: {
+      ...variant.env,
+      BLOB_ROOT: blobRoot,
+      TASKS: taskModule,
+      CHAOS_LOG: log,
+      CHAOS_SEED: String(seed),
+      REPORT_ACTIVE: '1',
+      ENGINE_CONFIG: JSON.stringify(ENGINE_CONFIG),
+    },
+    // Restarts draw from their own sequence, so that they do not shift the kill loop's draws.
+    random: random(seed ^ 0x5bd1e995),
   });
-  const spawnAt = (slot: number): EngineProcess => {
-    const tasksInFlight = new Set<string>();
-    const p: EngineProcess = spawnEngineProcess({
-      id: `${variant.name}-${slot}-${everyProcess.length}`,
-      env: {
-        ...variant.env,
-        BLOB_ROOT: blobRoot,
-        TASKS: taskModule,
-        CHAOS_LOG: log,
-        CHAOS_SEED: String(seed),
-        REPORT_ACTIVE: '1',
-        ENGINE_CONFIG: JSON.stringify(ENGINE_CONFIG),
-      },
-      onLine: (line) => {
-        const [what, ...rest] = line.split(' ');
-        if (what === 'start') tasksInFlight.add(rest.join(' '));
-        else if (what === 'end') tasksInFlight.delete(rest.join(' '));
-        else if (what === 'active') remaining = Math.min(remaining, Number(rest[0]));
-        else if (what === 'ended') endedReports.set(rest[0]!, (endedReports.get(rest[0]!) ?? 0) + 1);
-        else return;
-        progress();
-      },
-    });
-    inFlight.set(p, tasksInFlight);
-    everyProcess.push(p);
-    slots[slot] = p;
-    void p.exited.then(() => {
-      inFlight.delete(p);
-      progress();
-    });
-    return p;
-  };
-  /** Restarts a slot once its process has exited; sometimes kills the new process while it starts, and again. */
-  let startupKills = 0;
-  const restart = async (slot: number): Promise<void> => {
-    for (;;) {
-      const p = spawnAt(slot);
-      if (restartRand() >= STARTUP_KILL_CHANCE) {
-        await p.ready;
-        return;
-      }
-      await Promise.race([sleep(restartRand() * 1_500), p.exited]);
-      if (!isAlive(p)) {
-        throw new Error(`engine process ${p.id} exited by itself while starting: ${p.stderr().slice(-4_000)}`);
-      }
-      killedPids.add(p.process.pid!);
-      await killEngineProcess(p);
-      startupKills++;
-    }
-  };
-
-  for (let slot = 0; slot < variant.processes; slot++) spawnAt(slot);
-  await Promise.all(slots.map((p) => p.ready));
-
-  // Kill j waits until j/(planned+2) of the executions have ended, so the kills spread over the whole run and all land
-  // before its end; then a random delay; then it kills a random process among those running a task at that moment.
-  const restarts: Promise<void>[] = [];
-  let kills = 0;
-  let tasksCut = 0;
-  const deadline = began + DEADLINE_MS;
-  while (kills < planned && remaining > 0 && Date.now() < deadline) {
-    const due = EXECUTIONS - Math.floor(((kills + 1) * EXECUTIONS) / (planned + 2));
-    if (remaining > due) {
-      await Promise.race([changed(), sleep(1_000)]);
-      continue;
-    }
-    await sleep(rand() * 500);
-    const busy = [...inFlight].filter(([p, running]) => running.size > 0 && isAlive(p));
-    if (busy.length === 0) {
-      await Promise.race([changed(), sleep(1_000)]);
-      continue;
-    }
-    const [victim, running] = busy[Math.floor(rand() * busy.length)]!;
-    tasksCut += running.size;
-    killedPids.add(victim.process.pid!);
-    await killEngineProcess(victim);
-    kills++;
-    const restarted = restart(slots.indexOf(victim));
-    // Awaited below (with the others on the server); a failure to restart fails the test there.
-    restarted.catch(() => undefined);
-    restarts.push(restarted);
-    // On the server the others go on while it restarts; the PGlite process is the only one, so it must be back.
-    if (variant.processes === 1) await restarts.at(-1);
-  }
-  await Promise.all(restarts);
-  while (remaining > 0 && Date.now() < deadline) await Promise.race([changed(), sleep(1_000)]);
-  await Promise.all(slots.map(stopEngineProcess));
+  cleanups.push(async () => {
+    await Promise.all(fleet.all.map(killEngineProcess));
+  });
+  for (let slot = 0; slot < variant.processes; slot++) fleet.spawn(slot);
+  await Promise.all(fleet.slots.map((p) => p.ready));
+  const { kills, tasksCut } = await killAtRandom(fleet, planned, random(seed), deadline);
+  while (fleet.remaining > 0 && Date.now() < deadline) await fleet.changed();
+  await Promise.all(fleet.slots.map(stopEngineProcess));
 
   // The checks read the database as the engines left it.
   const backend = await variant.openForChecks();
   cleanups.push(() => backend.close());
-  const launcher = launcherFor(backend);
-  const taskLog = parseTaskLog(await logLines(log));
+  const ids = chaosExecutionIds(EXECUTIONS, settings.project, settings.domain);
   const results: CheckResult[] = [
-    await checkExecutions(launcher, ids),
-    await checkTaskRuns(tablesOf(backend), taskLog, killedPids),
-    await checkEvents(backend.store, ids, endedReports),
+    await checkExecutions(launcherFor(backend), ids),
+    await checkTaskRuns(tablesOf(backend), parseTaskLog(await logLines(log)), fleet.killed),
+    await checkEvents(backend.store, ids, fleet.endedReports),
     await checkDuplicateRows(tablesOf(backend)),
   ];
   const indexes = await checkIndexes(tablesOf(backend), variant.amcheck);
   results.push(indexes);
   if (indexes.skipped !== undefined) console.log(`chaos [${variant.name}]: amcheck skipped: ${indexes.skipped}`);
   const figures = Object.assign({}, ...results.map((r) => r.figures)) as Record<string, number | string>;
-  // What the engines warned about (lost leases, conflicts): evidence for a failure, counted for the report.
-  const warnings = everyProcess.flatMap((p) =>
-    p
-      .stderr()
-      .split('\n')
-      .filter((line) => line.startsWith('[')),
-  );
-  const lostLeases = warnings.filter((line) => line.includes('lost the lease')).length;
+  // What the engines warned about (lost leases, conflicts): counted for the report, shown when a check failed.
+  const warnings = fleet.warnings();
   const report = {
     seed,
     executions: EXECUTIONS,
-    kills: kills + startupKills,
+    kills: kills + fleet.startupKills,
     killsWithTasksInFlight: kills,
-    killsWhileStarting: startupKills,
+    killsWhileStarting: fleet.startupKills,
     tasksInFlightAtKills: tasksCut,
-    lostLeases,
+    lostLeases: warnings.filter((line) => line.includes('lost the lease')).length,
     warnings: warnings.length,
     ...figures,
     seconds: Math.round((Date.now() - began) / 1000),
