@@ -179,70 +179,86 @@ describe('durability', () => {
     await second.engine.stop();
   });
 
-  it('keeps the outputs of a task that ends while its execution resumes after a commit conflict', async () => {
-    // A commit applies but its reply is lost (the connection drops): the retry finds the execution already written
-    // (CONFLICT), and the runner resumes from the Store, where the attempt shows as started. The function is still
-    // in flight in this process: the resumed runner adopts it, and must get its outputs, though the function
-    // ends before the resumed runner first looks at it. (Found by the chaos test: OutputsNotFound, or a node
-    // waiting for a recheck that went to the stopped runner.)
-    const memory = new MemoryStore();
-    let runs = 0;
-    const hold = latch();
-    let returned!: () => void;
-    const ended = new Promise<void>((resolve) => (returned = resolve));
-    const slow = task({ name: 'durable.adopted', inputs: { x: t.int() }, outputs: { y: t.int() } }, async ({ x }) => {
-      runs++;
-      await hold.opened;
-      returned();
-      return { y: x + 1 };
-    });
-    const wf = workflow({ name: 'durable.adopting', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
-      y: slow({ x }).y,
-    }));
-    let fault: 'armed' | 'fired' | 'done' = 'armed';
-    const store = new Proxy(memory, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown;
-        if (key === 'commit') {
-          return async (...args: Parameters<MemoryStore['commit']>) => {
-            const result = await target.commit(...args);
-            const running = args[0].taskExecutions?.some(
-              (t) => t.record.taskExecution.closure?.phase === idl.core.TaskExecution_Phase.RUNNING,
-            );
-            if (fault === 'armed' && running === true) {
-              fault = 'fired';
-              throw new UnavailableError('the connection dropped after the commit applied');
-            }
-            return result;
-          };
+  // A commit applies but its reply is lost (the connection drops): the retry finds the execution already written
+  // (CONFLICT), and the runner resumes from the Store, where the attempt shows as started. The function is still in
+  // flight in this process: the resumed runner adopts it, and must get its outputs and its end, whether the
+  // function ends before the resumed runner first looks at it or after. (Found by the chaos test: OutputsNotFound,
+  // or a node waiting an hour for a recheck that went to the stopped runner.)
+  it.each(['before', 'after'] as const)(
+    'keeps the outputs of a task adopted in flight after a commit conflict, ending %s the adoption',
+    async (when) => {
+      const memory = new MemoryStore();
+      let runs = 0;
+      const hold = latch();
+      let returned!: () => void;
+      const ended = new Promise<void>((resolve) => (returned = resolve));
+      const slow = task({ name: 'durable.adopted', inputs: { x: t.int() }, outputs: { y: t.int() } }, async ({ x }) => {
+        runs++;
+        await hold.opened;
+        returned();
+        return { y: x + 1 };
+      });
+      const wf = workflow({ name: 'durable.adopting', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+        y: slow({ x }).y,
+      }));
+      let fault: 'armed' | 'fired' | 'resuming' | 'done' = 'armed';
+      const store = new Proxy(memory, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver) as unknown;
+          if (key === 'commit') {
+            return async (...args: Parameters<MemoryStore['commit']>) => {
+              const result = await target.commit(...args);
+              const running = args[0].taskExecutions?.some(
+                (t) => t.record.taskExecution.closure?.phase === idl.core.TaskExecution_Phase.RUNNING,
+              );
+              if (fault === 'armed' && running === true) {
+                fault = 'fired';
+                throw new UnavailableError('the connection dropped after the commit applied');
+              }
+              return result;
+            };
+          }
+          if (key === 'listNodeExecutions') {
+            // The engine reads the nodes back to resume: the first runner has stopped.
+            return async (...args: Parameters<MemoryStore['listNodeExecutions']>) => {
+              if (fault === 'fired') {
+                fault = 'resuming';
+                if (when === 'before') {
+                  fault = 'done';
+                  hold.open();
+                  await ended;
+                  await new Promise((resolve) => setImmediate(resolve));
+                }
+              }
+              return target.listNodeExecutions(...args);
+            };
+          }
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const { engine } = await startEngine({ store });
+      const handle = engine.functions.handle.bind(engine.functions);
+      engine.functions.handle = async (ctx) => {
+        const transition = await handle(ctx);
+        // The resumed runner has adopted the function, which is still running: let it end now.
+        if (fault === 'resuming' && transition.phase === 'running') {
+          fault = 'done';
+          hold.open();
         }
-        if (key === 'listNodeExecutions') {
-          // The engine reads the nodes back to resume: the first runner has stopped. Let the function end now.
-          return async (...args: Parameters<MemoryStore['listNodeExecutions']>) => {
-            if (fault === 'fired') {
-              fault = 'done';
-              hold.open();
-              await ended;
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-            return target.listNodeExecutions(...args);
-          };
-        }
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const { engine } = await startEngine({ store });
-    await engine.register([wf], settings);
-    await engine.createExecution({ workflow: wf.id(settings), name: 'adopt', inputs: { x: 1 } });
-    const done = await engine.waitForExecution(execId('adopt'));
-    expect(fault).toBe('done');
-    expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
-    expect(phaseOf(done)).toBe('SUCCEEDED');
-    expect(fromLiteralMap(wf.outputs, await engine.getExecutionOutputs(execId('adopt')))).toEqual({ y: 2 });
-    // Adopted, not run again.
-    expect(runs).toBe(1);
-    await engine.stop();
-  });
+        return transition;
+      };
+      await engine.register([wf], settings);
+      await engine.createExecution({ workflow: wf.id(settings), name: 'adopt', inputs: { x: 1 } });
+      const done = await engine.waitForExecution(execId('adopt'));
+      expect(fault).toBe('done');
+      expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
+      expect(phaseOf(done)).toBe('SUCCEEDED');
+      expect(fromLiteralMap(wf.outputs, await engine.getExecutionOutputs(execId('adopt')))).toEqual({ y: 2 });
+      // Adopted, not run again.
+      expect(runs).toBe(1);
+      await engine.stop();
+    },
+  );
 
   it('resumes a workflow whose end node was queued but not done when its engine stopped', async () => {
     // The end node's inputs (the workflow's outputs) are kept in memory, never written as inputs.pb: an engine that
