@@ -1,4 +1,4 @@
-import { fromLiteralMap, idl, t, task, workflow } from '@flyte-ts/core';
+import { fromLiteralMap, idl, t, task, UnavailableError, workflow } from '@flyte-ts/core';
 import { MemoryBlobStore, MemoryCatalog, MemoryStore } from '@flyte-ts/store-memory';
 import { describe, expect, it } from 'vitest';
 import { execId, nodePhase, phaseOf, settings, startEngine } from './support.js';
@@ -176,6 +176,138 @@ describe('durability', () => {
       'RETRYABLE_FAILED',
       'SUCCEEDED',
     ]);
+    await second.engine.stop();
+  });
+
+  // A commit applies but its reply is lost (the connection drops): the retry finds the execution already written
+  // (CONFLICT), and the runner resumes from the Store, where the attempt shows as started. The function is still in
+  // flight in this process: the resumed runner adopts it, and must get its outputs and its end, whether the
+  // function ends before the resumed runner first looks at it or after. (Found by the chaos test: OutputsNotFound,
+  // or a node waiting an hour for a recheck that went to the stopped runner.)
+  it.each(['before', 'after'] as const)(
+    'keeps the outputs of a task adopted in flight after a commit conflict, ending %s the adoption',
+    async (when) => {
+      const memory = new MemoryStore();
+      let runs = 0;
+      const hold = latch();
+      let returned!: () => void;
+      const ended = new Promise<void>((resolve) => (returned = resolve));
+      const slow = task({ name: 'durable.adopted', inputs: { x: t.int() }, outputs: { y: t.int() } }, async ({ x }) => {
+        runs++;
+        await hold.opened;
+        returned();
+        return { y: x + 1 };
+      });
+      const wf = workflow({ name: 'durable.adopting', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+        y: slow({ x }).y,
+      }));
+      let fault: 'armed' | 'fired' | 'resuming' | 'done' = 'armed';
+      const store = new Proxy(memory, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver) as unknown;
+          if (key === 'commit') {
+            return async (...args: Parameters<MemoryStore['commit']>) => {
+              const result = await target.commit(...args);
+              const running = args[0].taskExecutions?.some(
+                (t) => t.record.taskExecution.closure?.phase === idl.core.TaskExecution_Phase.RUNNING,
+              );
+              if (fault === 'armed' && running === true) {
+                fault = 'fired';
+                throw new UnavailableError('the connection dropped after the commit applied');
+              }
+              return result;
+            };
+          }
+          if (key === 'listNodeExecutions') {
+            // The engine reads the nodes back to resume: the first runner has stopped.
+            return async (...args: Parameters<MemoryStore['listNodeExecutions']>) => {
+              if (fault === 'fired') {
+                fault = 'resuming';
+                if (when === 'before') {
+                  fault = 'done';
+                  hold.open();
+                  await ended;
+                  await new Promise((resolve) => setImmediate(resolve));
+                }
+              }
+              return target.listNodeExecutions(...args);
+            };
+          }
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const { engine } = await startEngine({ store });
+      const handle = engine.functions.handle.bind(engine.functions);
+      engine.functions.handle = async (ctx) => {
+        const transition = await handle(ctx);
+        // The resumed runner has adopted the function, which is still running: let it end now.
+        if (fault === 'resuming' && transition.phase === 'running') {
+          fault = 'done';
+          hold.open();
+        }
+        return transition;
+      };
+      await engine.register([wf], settings);
+      await engine.createExecution({ workflow: wf.id(settings), name: 'adopt', inputs: { x: 1 } });
+      const done = await engine.waitForExecution(execId('adopt'));
+      expect(fault).toBe('done');
+      expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
+      expect(phaseOf(done)).toBe('SUCCEEDED');
+      expect(fromLiteralMap(wf.outputs, await engine.getExecutionOutputs(execId('adopt')))).toEqual({ y: 2 });
+      // Adopted, not run again.
+      expect(runs).toBe(1);
+      await engine.stop();
+    },
+  );
+
+  it('resumes a workflow whose end node was queued but not done when its engine stopped', async () => {
+    // The end node's inputs (the workflow's outputs) are kept in memory, never written as inputs.pb: an engine that
+    // resumes after the end node was committed QUEUED must resolve them again. (Found by the chaos test: the
+    // execution FAILED with NOT_FOUND on end-node/0/inputs.pb.)
+    const store = new MemoryStore();
+    const memoryBlob = new MemoryBlobStore();
+    const step = task({ name: 'durable.last', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: x + 1,
+    }));
+    const inner = workflow({ name: 'durable.inner_end', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: step({ x }).y,
+    }));
+    const wf = workflow({ name: 'durable.ending', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
+      y: inner({ x }).y,
+    }));
+    // Outputs go to outputs.pb (nothing inline), and the end node's write of them never finishes in the first
+    // engine: it stops with the end node committed QUEUED and not done.
+    const data = { inlineLimitBytes: 0 };
+    const stalled = /\/end-node\/0\/outputs\.pb$/;
+    const blob = new Proxy(memoryBlob, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'put') {
+          return (...args: Parameters<MemoryBlobStore['put']>) =>
+            stalled.test(args[0]) ? new Promise(() => undefined) : target.put(...args);
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const first = await startEngine({ store, blob: blob as MemoryBlobStore, config: { data } });
+    await first.engine.register([wf], settings);
+    const queued = new Promise<string>((resolve) =>
+      first.engine.on('node', (event) => {
+        if (event.id?.nodeId.endsWith('end-node') && event.phase === idl.core.NodeExecution_Phase.QUEUED) {
+          resolve(event.id.nodeId);
+        }
+      }),
+    );
+    await first.engine.createExecution({ workflow: wf.id(settings), name: 'ending', inputs: { x: 1 } });
+    // The subworkflow's end node, the first to end.
+    expect(await queued).toBe('n0-0-end-node');
+    await first.engine.stop();
+
+    const second = await startEngine({ store, blob: memoryBlob, tasks: [step], config: { data } });
+    const done = await second.engine.waitForExecution(execId('ending'));
+    expect(done.closure?.outputResult.case === 'error' ? done.closure.outputResult.value.message : '').toBe('');
+    expect(phaseOf(done)).toBe('SUCCEEDED');
+    expect(fromLiteralMap(wf.outputs, await second.engine.getExecutionOutputs(execId('ending')))).toEqual({ y: 2 });
     await second.engine.stop();
   });
 

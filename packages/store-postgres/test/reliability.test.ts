@@ -2,25 +2,27 @@
 // replaced by another that finishes it (nothing lost, only the tasks in flight run again); two engine processes
 // share 200 executions, each driven to its end exactly once; connections dropped under a running engine are
 // retried, never a corrupt execution. Needs DATABASE_URL: PGlite cannot be shared by processes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { create } from '@bufbuild/protobuf';
-import { once as onceEvent } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromLiteralMap, idl, type ExecutionRecord, type Store } from '@flyte-ts/core';
 import { createEngine, type Engine } from '@flyte-ts/executor';
 import { LocalFsBlobStore } from '@flyte-ts/store-memory';
 import { createPostgresStore, type PostgresBackend } from '@flyte-ts/store-postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  killEngineProcess,
+  logLines,
+  spawnEngineProcess,
+  stopEngineProcess,
+  waitFor,
+  type EngineProcess,
+} from './engine-processes.js';
 import { fifty, pair, tasks } from './fixtures/reliability-tasks.js';
 import { admin, createServerDatabase, DATABASE_URL, SERVER_SKIP_REASON, type ServerDatabase } from './support.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const child = fileURLToPath(new URL('./fixtures/engine-process.ts', import.meta.url));
 const settings = { project: 'flytesnacks', domain: 'development', version: 'v1' } as const;
 const WP = idl.core.WorkflowExecution_Phase;
 const ACTIVE = ['UNDEFINED', 'QUEUED', 'RUNNING', 'SUCCEEDING', 'FAILING', 'ABORTING'];
@@ -33,14 +35,14 @@ interface World {
   readonly log: string;
   /** An engine that registers and launches but is not started: the engine processes run the executions. */
   readonly launcher: Engine;
-  readonly children: ChildProcess[];
+  readonly children: EngineProcess[];
 }
 
 let world: World | undefined;
 
 afterEach(async () => {
   if (world === undefined) return;
-  for (const c of world.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(world.children.map(killEngineProcess));
   await world.backend.close();
   await world.database.drop();
   await rm(world.blobRoot, { recursive: true, force: true });
@@ -72,51 +74,14 @@ async function setUp(prefix: string): Promise<World> {
 }
 
 /** Starts an engine process on the world's database; resolves once it is ready. */
-async function startEngineProcess(w: World, id: string): Promise<{ process: ChildProcess; output: string[] }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=@flyte-ts/source', child], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      DATABASE_URL: w.database.url,
-      BLOB_ROOT: join(w.blobRoot, 'blobs'),
-      ENGINE_ID: id,
-      RELIABILITY_LOG: w.log,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startEngine(w: World, id: string): Promise<EngineProcess> {
+  const started = spawnEngineProcess({
+    id,
+    env: { DATABASE_URL: w.database.url, BLOB_ROOT: join(w.blobRoot, 'blobs'), RELIABILITY_LOG: w.log },
   });
-  w.children.push(proc);
-  const output: string[] = [];
-  let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: proc.stdout! });
-  const ready = new Promise<void>((resolve, reject) => {
-    lines.on('line', (line) => {
-      output.push(line);
-      if (line === 'ready') resolve();
-    });
-    proc.once('exit', (code) =>
-      reject(new Error(`engine process ${id} exited (${code}) before it was ready: ${stderr}`)),
-    );
-  });
-  await ready;
-  return { process: proc, output };
-}
-
-/** Stops an engine process cleanly (SIGTERM); resolves to the number of executions it drove to their end. */
-async function stopEngineProcess(p: { process: ChildProcess; output: string[] }): Promise<number> {
-  const exited = onceEvent(p.process, 'exit');
-  p.process.kill('SIGTERM');
-  await exited;
-  const summary = p.output.find((line) => line.startsWith('{'));
-  return (JSON.parse(summary ?? '{"ended":-1}') as { ended: number }).ended;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(25);
-  }
+  w.children.push(started);
+  await started.ready;
+  return started;
 }
 
 async function ended(store: Store, id: idl.core.WorkflowExecutionIdentifier): Promise<ExecutionRecord | undefined> {
@@ -133,15 +98,8 @@ async function attemptsOf(store: Store, execution: idl.core.WorkflowExecutionIde
   return page.items.map((r) => r.taskExecution);
 }
 
-async function logLines(file: string): Promise<{ what: string; i: number; pid: number }[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [what, i, pid] = l.split(' ');
-      return { what: what!, i: Number(i), pid: Number(pid) };
-    });
+async function taskLog(file: string): Promise<{ what: string; i: number; pid: number }[]> {
+  return (await logLines(file)).map(([what, i, pid]) => ({ what: what!, i: Number(i), pid: Number(pid) }));
 }
 
 describe.skipIf(DATABASE_URL === undefined)(
@@ -150,7 +108,7 @@ describe.skipIf(DATABASE_URL === undefined)(
     it('resumes a workflow of 50 tasks in a new process after SIGKILL: nothing lost, only tasks in flight run again', async () => {
       const w = await setUp('crash');
       await w.launcher.register([fifty], settings);
-      const first = await startEngineProcess(w, 'engine-1');
+      const first = await startEngine(w, 'engine-1');
       const execution = await w.launcher.createExecution({
         workflow: fifty.id(settings),
         name: 'crash',
@@ -160,10 +118,9 @@ describe.skipIf(DATABASE_URL === undefined)(
       const id = execution.id!;
       // Kill it once a dozen tasks are done and others run.
       await waitFor(async () =>
-        (await logLines(w.log)).filter((l) => l.what === 'end').length >= 12 ? true : undefined,
+        (await taskLog(w.log)).filter((l) => l.what === 'end').length >= 12 ? true : undefined,
       );
-      first.process.kill('SIGKILL');
-      await onceEvent(first.process, 'exit');
+      await killEngineProcess(first);
       // What was committed when it died: those nodes must never run again.
       const nodes = await w.backend.store.listNodeExecutions(id, { limit: 1000 });
       const committed = new Set(
@@ -173,9 +130,9 @@ describe.skipIf(DATABASE_URL === undefined)(
       );
       expect(committed.size).toBeGreaterThan(0);
       expect(committed.size).toBeLessThan(50);
-      const beforeKill = await logLines(w.log);
+      const beforeKill = await taskLog(w.log);
 
-      const second = await startEngineProcess(w, 'engine-2');
+      const second = await startEngine(w, 'engine-2');
       const done = await waitFor(() => ended(w.backend.store, id));
       await stopEngineProcess(second);
 
@@ -185,7 +142,7 @@ describe.skipIf(DATABASE_URL === undefined)(
       const phases = new Map(after.items.map((n) => [n.nodeExecution.id!.nodeId, n.nodeExecution.closure!.phase]));
       for (let i = 0; i <= 50; i++) expect(phases.get(`n${i}`)).toBe(idl.core.NodeExecution_Phase.SUCCEEDED);
 
-      const runs = await logLines(w.log);
+      const runs = await taskLog(w.log);
       const firstPid = beforeKill[0]!.pid;
       const rerun = new Set(runs.filter((l) => l.what === 'start' && l.pid !== firstPid).map((l) => l.i));
       const ranFirst = new Set(beforeKill.filter((l) => l.what === 'start').map((l) => l.i));
@@ -211,7 +168,7 @@ describe.skipIf(DATABASE_URL === undefined)(
     it('shares 200 executions between two engine processes: each driven to its end exactly once', async () => {
       const w = await setUp('share');
       await w.launcher.register([pair], settings);
-      const engines = await Promise.all([startEngineProcess(w, 'engine-a'), startEngineProcess(w, 'engine-b')]);
+      const engines = await Promise.all([startEngine(w, 'engine-a'), startEngine(w, 'engine-b')]);
       const ids = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const e = await w.launcher.createExecution({

@@ -53,12 +53,30 @@ export interface FunctionPluginOptions {
 type FunctionState = { readonly started: true };
 
 interface Running {
-  /** The attempt's signal when the function started (the engine aborts it before calling `abort`). */
+  /**
+   * The function's signal: aborted with the attempt's signal of any `handle` that drove the attempt (the engine
+   * aborts it before calling `abort`).
+   */
   readonly signal: AbortSignal;
+  readonly controller: AbortController;
+  /**
+   * The context of the attempt's latest `handle`. A runner that resumes the execution in this process (after a
+   * commit conflict) adopts a function still in flight: its outputs and its end go to that runner, not to the
+   * stopped runner that started it.
+   */
+  ctx: TaskContext<FunctionState>;
   done: boolean;
+  /** What the function returned, written through the context of the `handle` that sees it done. */
+  outputs?: idl.core.LiteralMap;
   error?: unknown;
   /** `abort` was called for the attempt. */
   abandoned?: boolean;
+}
+
+/** Aborts the function's signal when `signal` (an attempt signal of a runner driving it) is aborted. */
+function follow(run: Running, signal: AbortSignal): void {
+  if (signal.aborted) run.controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => run.controller.abort(signal.reason), { once: true });
 }
 
 let workRoot: string | undefined;
@@ -184,9 +202,19 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
         });
       });
       if (!run.done) return { phase: 'running', state: { started: true }, checkAgainAfterMs: RECHECK_MS };
+    } else if (run.ctx !== ctx) {
+      if (run.ctx.signal !== ctx.signal) follow(run, ctx.signal);
+      run.ctx = ctx;
     }
     if (!run.done) return { phase: 'running', checkAgainAfterMs: RECHECK_MS };
     this.running.delete(key);
+    if (run.error === undefined && run.outputs !== undefined) {
+      try {
+        await ctx.outputs.write(run.outputs, { signal: run.signal });
+      } catch (error) {
+        run.error = error ?? new Error('the outputs could not be written');
+      }
+    }
     if (run.error === undefined) return { phase: 'success', state: { started: true } };
     const error = run.error;
     const name = error instanceof Error ? error.name : 'Error';
@@ -264,8 +292,10 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     ctx: TaskContext<FunctionState>,
     definition: FunctionTask,
   ): { readonly run: Running; readonly settled: Promise<void> } {
-    const signal = ctx.signal;
-    const run: Running = { signal, done: false };
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const run: Running = { signal, controller, ctx, done: false };
+    follow(run, ctx.signal);
     this.running.set(ctx.metadata.generatedName, run);
     const data = this.dataAccess(ctx, signal);
     const context: TaskRunContext = {
@@ -286,7 +316,7 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     return { run, settled };
   }
 
-  /** Runs the function of an attempt and writes its outputs; never rejects (the error is kept on `run`). */
+  /** Runs the function of an attempt and keeps its outputs; never rejects (the error is kept on `run`). */
   private async runFunction(
     ctx: TaskContext<FunctionState>,
     definition: FunctionTask,
@@ -334,12 +364,12 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
             )
           : await definition.execute(inputs, context);
       signal.throwIfAborted();
-      await ctx.outputs.write(outputs, { signal });
+      run.outputs = outputs;
     } catch (error) {
       run.error = error ?? new Error('the task failed');
     } finally {
       run.done = true;
-      ctx.requestRecheck('function ended');
+      run.ctx.requestRecheck('function ended');
     }
   }
 }
