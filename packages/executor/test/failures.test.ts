@@ -115,6 +115,31 @@ describe('failure policy and the failure node', () => {
     expect(byId.n1).toBeUndefined();
     await engine.stop();
   });
+
+  it('runs what a node ending together with the failure unblocks, with fail-after-executable-nodes-complete', async () => {
+    // `bad` and `quick` end within one turn, so their ends are committed in one batch, the failure first: the
+    // graph must not be judged stuck before `quick` releases the node waiting for it.
+    const quick = task({ name: 'fail.quick', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({ y: x }));
+    const wf = workflow(
+      {
+        name: 'fail.together',
+        inputs: { x: t.int() },
+        outputs: { y: t.int(), z: t.int() },
+        failurePolicy: 'fail-after-executable-nodes-complete',
+      },
+      ({ x }) => ({ y: ok({ x: bad({ x }).y }).y, z: ok({ x: quick({ x }).y }).y }),
+    );
+    const { engine } = await startEngine();
+    await engine.register([wf], settings);
+    for (let i = 0; i < 10; i++) {
+      await engine.createExecution({ workflow: wf.id(settings), name: `together${i}`, inputs: { x: i } });
+      expect(phaseOf(await engine.waitForExecution(execId(`together${i}`)))).toBe('FAILED');
+      const nodes = await engine.listNodeExecutions(execId(`together${i}`));
+      const byId = Object.fromEntries(nodes.items.map((n) => [n.id!.nodeId, nodePhase(n)]));
+      expect(byId).toMatchObject({ n0: 'FAILED', n2: 'SUCCEEDED', n3: 'SUCCEEDED' });
+    }
+    await engine.stop();
+  });
 });
 
 describe('launch validation', () => {

@@ -601,6 +601,9 @@ export class ExecutionRunner implements Runtime {
       if (isTerminalNodePhase(run.phase)) continue;
       if (run.phase !== NP.UNDEFINED || run.busy) return;
       if (dag.waiting.get(run.spec.id) === 0) return;
+      // An upstream that ended in the same commit as the failure releases this node only once its own
+      // continuation runs: until then the node is about to become ready, not blocked.
+      if (dag.upstream(run.spec.id).every((id) => isDonePhase(dag.runs.get(id)?.phase ?? NP.UNDEFINED))) return;
     }
     dag.status = 'failed';
     this.onDagEnd(dag);
