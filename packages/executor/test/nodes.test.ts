@@ -1,6 +1,7 @@
 import { conditional, dynamic, fromLiteralMap, idl, launchPlan, map, t, task, workflow } from '@flyte-ts/core';
 import { describe, expect, it } from 'vitest';
-import { execId, nodePhase, phaseOf, settings, startEngine } from './support.js';
+import { MemoryStore } from '@flyte-ts/store-memory';
+import { execId, nodePhase, phaseOf, settings, startEngine, storeWith } from './support.js';
 
 const square = task({ name: 'nodes.square', inputs: { x: t.int() }, outputs: { y: t.int() } }, ({ x }) => ({
   y: x * x,
@@ -155,6 +156,39 @@ describe('workflow nodes', () => {
     expect(phaseOf(childExecution)).toBe('SUCCEEDED');
     expect(childExecution?.spec?.metadata?.mode).toBe(idl.admin.ExecutionMetadata_ExecutionMode.CHILD_WORKFLOW);
     expect(childExecution?.spec?.metadata?.parentNodeExecution?.nodeId).toBe('n1');
+    await engine.stop();
+  });
+
+  it('terminates a child execution whose launch was in flight when its parent was terminated', async () => {
+    // Holds back the Store's creation of the child until the parent's abort has begun.
+    const memory = new MemoryStore();
+    let entered!: () => void;
+    const creating = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const store = storeWith(memory, {
+      createExecution: async (...args: Parameters<MemoryStore['createExecution']>) => {
+        if (args[0].execution.spec?.metadata?.mode === idl.admin.ExecutionMetadata_ExecutionMode.CHILD_WORKFLOW) {
+          entered();
+          await released;
+        }
+        return memory.createExecution(...args);
+      },
+    });
+    const { engine } = await startEngine({ store });
+    await engine.register([outer], settings);
+    await engine.createExecution({ workflow: outer.id(settings), name: 'w2', inputs: { x: 3 } });
+    await creating;
+    const terminated = engine.terminateExecution(execId('w2'), 'stop it');
+    release();
+    await terminated;
+    expect(phaseOf(await engine.waitForExecution(execId('w2')))).toBe('ABORTED');
+    const children = await engine.listExecutions({
+      filters: [{ fn: 'eq', field: 'mode', values: ['CHILD_WORKFLOW'] }],
+    });
+    expect(children.items).toHaveLength(1);
+    const child = await engine.waitForExecution(children.items[0]!.id!);
+    expect(phaseOf(child)).toBe('ABORTED');
     await engine.stop();
   });
 });
