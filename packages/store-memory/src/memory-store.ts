@@ -1,8 +1,11 @@
 // MemoryStore: the Store port in process memory. It is the engine's test and benchmark store, so it is built for
 // speed: one Map lookup per get by id, per-execution indexes of nodes, attempts and events, and no copies.
 import { create } from '@bufbuild/protobuf';
+import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import {
   AlreadyExistsError,
+  checkMessageDepth,
+  checkTransitionDepth,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
@@ -156,7 +159,7 @@ export class MemoryStore implements Store {
 
   async createTask(task: Registered<Task>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    return this.#register(this.#tasks, task, 'task');
+    return this.#register(this.#tasks, task, 'task', idl.admin.TaskSchema);
   }
 
   async getTask(id: idl.core.Identifier, options?: OperationOptions): Promise<Task | undefined> {
@@ -171,7 +174,7 @@ export class MemoryStore implements Store {
 
   async createWorkflow(workflow: Registered<Workflow>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    return this.#register(this.#workflows, workflow, 'workflow');
+    return this.#register(this.#workflows, workflow, 'workflow', idl.admin.WorkflowSchema);
   }
 
   async getWorkflow(id: idl.core.Identifier, options?: OperationOptions): Promise<Workflow | undefined> {
@@ -186,7 +189,7 @@ export class MemoryStore implements Store {
 
   async createLaunchPlan(launchPlan: Registered<LaunchPlan>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    const result = this.#register(this.#launchPlans, launchPlan, 'launch plan');
+    const result = this.#register(this.#launchPlans, launchPlan, 'launch plan', idl.admin.LaunchPlanSchema);
     if (result === 'created' && launchPlan.entity.closure?.state === LaunchPlanState.ACTIVE) {
       this.#activate(launchPlan.entity.id!);
     }
@@ -252,6 +255,7 @@ export class MemoryStore implements Store {
         { id: formatExecutionId(id) },
       );
     }
+    checkMessageDepth(idl.admin.ExecutionSchema, record.execution, `execution ${formatExecutionId(id)}`);
     const stored = executionRecord(record, 1);
     this.#insertExecution(key, stored);
     return stored;
@@ -467,6 +471,7 @@ export class MemoryStore implements Store {
     rows: Map<string, EntityRow<T>>,
     registered: Registered<T>,
     kind: string,
+    schema: GenMessage<T>,
   ): CreateResult {
     const id = registered.entity.id;
     if (id === undefined || id.project === '' || id.domain === '' || id.name === '' || id.version === '') {
@@ -483,6 +488,8 @@ export class MemoryStore implements Store {
         { id: formatIdentifier(id) },
       );
     }
+    // What the Postgres store could not read back is refused here too: the stores accept the same records.
+    checkMessageDepth(schema, registered.entity, `${kind} ${formatIdentifier(id)}`);
     rows.set(key, { seq: this.#next(), value: registered.entity, digest: registered.digest });
     return 'created';
   }
@@ -532,6 +539,7 @@ export class MemoryStore implements Store {
 
   /** Checks a transition and computes what it writes, without writing anything. */
   #planCommit(transition: ExecutionTransition): CommitPlan {
+    checkTransitionDepth(transition);
     let execution: CommitPlan['execution'];
     if (transition.execution !== undefined) {
       const { record, expectedRevision } = transition.execution;

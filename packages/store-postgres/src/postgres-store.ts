@@ -1,9 +1,11 @@
 // PostgresStore: the Store port on PostgreSQL through Kysely. Every method is one statement or one transaction;
 // a commit locks the rows of the executions it touches (in key order, so commits never deadlock each other),
 // checks every revision and the lease, then writes everything, so it applies fully or not at all.
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
+  checkMessageDepth,
+  checkTransitionDepth,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
@@ -30,7 +32,7 @@ import {
 } from '@flyte-ts/core';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { bytes, compositeKey, int8Number, taskKey } from './codec.js';
+import { compositeKey, int8Number, taskKey } from './codec.js';
 import { throwIfAborted, translateError } from './errors.js';
 import {
   EVENT_LIST,
@@ -45,6 +47,7 @@ import {
 import { listPage, type SqlListDefinition } from './list-engine.js';
 import { TERMINAL_PHASES } from './migrations.js';
 import {
+  decode,
   eventFromRow,
   eventRow,
   executionColumns,
@@ -53,6 +56,7 @@ import {
   nanosColumn,
   nodeColumns,
   nodeRecord,
+  readRows,
   requireExecutionId,
   taskColumns,
   taskRecord,
@@ -129,7 +133,8 @@ export class PostgresStore implements Store {
         .executeTakeFirstOrThrow();
       // An update changes the name, description, labels and state; the rest stays as first put.
       const { name, description, labels, state } = project;
-      const merged = { ...fromBinary(idl.admin.ProjectSchema, bytes(row.payload)), name, description, labels, state };
+      const stored = decode(idl.admin.ProjectSchema, row.payload, 'project', project.id);
+      const merged = { ...stored, name, description, labels, state };
       await trx
         .updateTable('projects')
         .set({ name, state, payload: toBinary(idl.admin.ProjectSchema, merged) })
@@ -141,7 +146,7 @@ export class PostgresStore implements Store {
   async getProject(id: string, options?: OperationOptions): Promise<Project | undefined> {
     return this.#run(`get project ${id}`, options, async () => {
       const row = await this.#db.selectFrom('projects').select('payload').where('id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(idl.admin.ProjectSchema, bytes(row.payload));
+      return row === undefined ? undefined : decode(idl.admin.ProjectSchema, row.payload, 'project', id);
     });
   }
 
@@ -150,7 +155,7 @@ export class PostgresStore implements Store {
       const page = await listPage(PROJECT_LIST, query, {}, (p) =>
         this.#db
           .selectFrom('projects')
-          .select('payload')
+          .select(['id', 'payload'])
           .select(p.keys)
           .where(p.where)
           .orderBy(p.orderBy)
@@ -158,7 +163,7 @@ export class PostgresStore implements Store {
           .execute(),
       );
       return {
-        items: page.rows.map((row) => fromBinary(idl.admin.ProjectSchema, bytes(row.payload))),
+        ...readRows(page.rows, (row) => decode(idl.admin.ProjectSchema, row.payload, 'project', row.id)),
         nextToken: page.nextToken,
       };
     });
@@ -278,13 +283,15 @@ export class PostgresStore implements Store {
     return this.#run(`get active launch plan ${project}/${domain}/${name}`, options, async () => {
       const row = await this.#db
         .selectFrom('launch_plans')
-        .select('payload')
+        .select(['version', 'payload'])
         .where('project', '=', project)
         .where('domain', '=', domain)
         .where('name', '=', name)
         .where('state', '=', LaunchPlanState.ACTIVE)
         .executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(idl.admin.LaunchPlanSchema, bytes(row.payload));
+      return row === undefined
+        ? undefined
+        : decode(idl.admin.LaunchPlanSchema, row.payload, 'launch plan', `${project}/${domain}/${name}/${row.version}`);
     });
   }
 
@@ -294,6 +301,7 @@ export class PostgresStore implements Store {
   ): Promise<ExecutionRecord> {
     throwIfAborted(options?.signal);
     const id = requireExecutionId(record.execution.id, 'execution');
+    checkMessageDepth(idl.admin.ExecutionSchema, record.execution, `execution ${formatExecutionId(id)}`);
     const columns = executionColumns(record);
     return this.#run(`create execution ${formatExecutionId(id)}`, options, async () => {
       const inserted = await this.#db
@@ -319,7 +327,7 @@ export class PostgresStore implements Store {
     return this.#run(`get execution ${formatExecutionId(id)}`, options, async () => {
       const row = await this.#db
         .selectFrom('executions')
-        .select(['payload', 'revision', 'state'])
+        .select(['project', 'domain', 'name', 'payload', 'revision', 'state'])
         .where('project', '=', id.project)
         .where('domain', '=', id.domain)
         .where('name', '=', id.name)
@@ -337,7 +345,7 @@ export class PostgresStore implements Store {
       const page = await listPage(EXECUTION_LIST, query, {}, (p) =>
         this.#db
           .selectFrom('executions')
-          .select(['payload', 'revision'])
+          .select(['project', 'domain', 'name', 'payload', 'revision'])
           .$if(includeState, (qb) => qb.select('state'))
           .select(p.keys)
           .where(p.where)
@@ -345,7 +353,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => executionRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => executionRecord(row)), nextToken: page.nextToken };
     });
   }
 
@@ -452,11 +460,11 @@ export class PostgresStore implements Store {
       if (execution === undefined) return undefined;
       const row = await this.#db
         .selectFrom('node_executions')
-        .select(['payload', 'parent_node_id', 'revision', 'state'])
+        .select(['node_id', 'payload', 'parent_node_id', 'revision', 'state'])
         .where('execution_pk', '=', executionPk(this.#db, execution))
         .where('node_id', '=', id.nodeId)
         .executeTakeFirst();
-      return row === undefined ? undefined : nodeRecord(row);
+      return row === undefined ? undefined : nodeRecord(row, execution);
     });
   }
 
@@ -471,7 +479,7 @@ export class PostgresStore implements Store {
       const page = await listPage(NODE_EXECUTION_LIST, query, { scope }, (p) =>
         this.#db
           .selectFrom('node_executions')
-          .select(['payload', 'parent_node_id', 'revision', 'state'])
+          .select(['node_id', 'payload', 'parent_node_id', 'revision', 'state'])
           .select(p.keys)
           .where('execution_pk', '=', executionPk(this.#db, execution))
           .$if(parent !== undefined, (qb) => qb.where('parent_node_id', '=', parent!))
@@ -480,7 +488,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => nodeRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => nodeRecord(row, execution)), nextToken: page.nextToken };
     });
   }
 
@@ -493,13 +501,13 @@ export class PostgresStore implements Store {
       if (node?.executionId === undefined) return undefined;
       const row = await this.#db
         .selectFrom('task_executions')
-        .select(['payload', 'revision'])
+        .select(['node_id', 'retry_attempt', 'payload', 'revision'])
         .where('execution_pk', '=', executionPk(this.#db, node.executionId))
         .where('node_id', '=', node.nodeId)
         .where('retry_attempt', '=', id.retryAttempt)
         .where('task_key', '=', taskKey(id.taskId))
         .executeTakeFirst();
-      return row === undefined ? undefined : taskRecord(row);
+      return row === undefined ? undefined : taskRecord(row, node.executionId);
     });
   }
 
@@ -514,7 +522,7 @@ export class PostgresStore implements Store {
       const page = await listPage(TASK_EXECUTION_LIST, query, { scope }, (p) =>
         this.#db
           .selectFrom('task_executions')
-          .select(['payload', 'revision'])
+          .select(['node_id', 'retry_attempt', 'payload', 'revision'])
           .select(p.keys)
           .$if(execution === undefined, (qb) => qb.where(sql<boolean>`false`))
           .$if(execution !== undefined, (qb) => qb.where('execution_pk', '=', executionPk(this.#db, execution!)))
@@ -524,7 +532,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => taskRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => taskRecord(row, execution)), nextToken: page.nextToken };
     });
   }
 
@@ -545,7 +553,11 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => eventFromRow(row)), nextToken: page.nextToken };
+      const id = formatExecutionId(execution);
+      return {
+        ...readRows(page.rows, (row) => eventFromRow(row, `${id} #${String(row.list_seq)}`)),
+        nextToken: page.nextToken,
+      };
     });
   }
 
@@ -736,6 +748,8 @@ export class PostgresStore implements Store {
         id: formatIdentifier(id),
       });
     }
+    // What no protobuf reader could read back is refused before it is written.
+    checkMessageDepth(schema, entity, `${kind} ${formatIdentifier(id)}`);
     const columns = {
       org: id.org,
       project: id.project,
@@ -807,7 +821,7 @@ export class PostgresStore implements Store {
         .where('name', '=', id.name)
         .where('version', '=', id.version)
         .executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(schema, bytes(row.payload));
+      return row === undefined ? undefined : decode(schema, row.payload, kindOf(table), formatIdentifier(id));
     });
   }
 
@@ -822,14 +836,17 @@ export class PostgresStore implements Store {
       const page = await listPage(definition, query, {}, (p) =>
         this.#db
           .selectFrom(table as 'tasks')
-          .select('payload')
+          .select(['project', 'domain', 'name', 'version', 'payload'])
           .select(p.keys)
           .where(p.where)
           .orderBy(p.orderBy)
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => fromBinary(schema, bytes(row.payload))), nextToken: page.nextToken };
+      const kind = kindOf(table);
+      const read = (row: { project: string; domain: string; name: string; version: string; payload: Uint8Array }) =>
+        decode(schema, row.payload, kind, `${row.project}/${row.domain}/${row.name}/${row.version}`);
+      return { ...readRows(page.rows, read), nextToken: page.nextToken };
     });
   }
 }
@@ -882,6 +899,8 @@ interface EventWrite {
 
 /** Validates a transition and encodes its rows, without touching the database. */
 function planCommit(transition: ExecutionTransition): CommitPlan {
+  // Nothing of a transition holding a record no reader could read back is written.
+  checkTransitionDepth(transition);
   const keys = new Map<string, WorkflowExecutionIdentifier>();
   const touch = (id: WorkflowExecutionIdentifier): string => {
     const key = executionKey(id);
@@ -1196,7 +1215,7 @@ async function writeLaunchPlanState(
   row: LaunchPlanRow,
   state: idl.admin.LaunchPlanState,
 ): Promise<LaunchPlan> {
-  const launchPlan = fromBinary(idl.admin.LaunchPlanSchema, bytes(row.payload));
+  const launchPlan = decode(idl.admin.LaunchPlanSchema, row.payload, 'launch plan', `row ${String(row.seq)}`);
   const closure = launchPlan.closure ?? create(idl.admin.LaunchPlanClosureSchema);
   const updated: LaunchPlan = { ...launchPlan, closure: { ...closure, state } };
   await trx
@@ -1205,6 +1224,11 @@ async function writeLaunchPlanState(
     .where('seq', '=', String(row.seq))
     .execute();
   return updated;
+}
+
+/** The kind of entity a table holds, for messages. */
+function kindOf(table: 'tasks' | 'workflows' | 'launch_plans'): string {
+  return table === 'tasks' ? 'task' : table === 'workflows' ? 'workflow' : 'launch plan';
 }
 
 function withRevision(record: Omit<ExecutionRecord, 'revision'>, revision: number): ExecutionRecord {
