@@ -3,6 +3,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
+  checkLiteralNesting,
   DataStore,
   formatExecutionId,
   formatIdentifier,
@@ -41,6 +42,7 @@ import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
 import { Metrics } from './observability/metrics.js';
 import { FunctionTaskPlugin, type FunctionTask } from './plugins/function-plugin.js';
+import { mapPage } from './pages.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { Registrar } from './registration.js';
 import { executionInputsUri, ExecutionRunner, signalUri } from './runtime/execution-runner.js';
@@ -256,6 +258,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         ...(token === undefined ? {} : { token }),
       });
       for (const record of page.items) await this.run(record);
+      for (const error of page.unreadable ?? []) this.services.warn(`execution ${error.id} cannot be read`, error);
       token = page.nextToken;
     } while (token !== undefined);
   }
@@ -961,11 +964,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Executions, newest first by default, with Flyte's filters, sort keys and pagination. */
   async listExecutions(query: ListQuery = {}): Promise<Page<idl.admin.Execution>> {
-    const page = await this.store.listExecutions(query);
-    return {
-      items: page.items.map((r) => r.execution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listExecutions(query), (r) => r.execution);
   }
 
   /** Resolves with the execution once it has ended. */
@@ -1110,11 +1109,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     id: idl.core.WorkflowExecutionIdentifier,
     query: ListQuery & { readonly parentNodeId?: string } = { parentNodeId: '' },
   ): Promise<Page<idl.admin.NodeExecution>> {
-    const page = await this.store.listNodeExecutions(id, query);
-    return {
-      items: page.items.map((r) => r.nodeExecution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listNodeExecutions(id, query), (r) => r.nodeExecution);
   }
 
   /** A node execution, or undefined. */
@@ -1127,11 +1122,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     id: idl.core.NodeExecutionIdentifier,
     query: ListQuery = {},
   ): Promise<Page<idl.admin.TaskExecution>> {
-    const page = await this.store.listTaskExecutions(id, query);
-    return {
-      items: page.items.map((r: TaskExecutionRecord) => r.taskExecution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listTaskExecutions(id, query), (r: TaskExecutionRecord) => r.taskExecution);
   }
 
   /** The event log of an execution. */
@@ -1156,6 +1147,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * keeps the first value.
    */
   async setSignal(id: idl.core.WorkflowExecutionIdentifier, signalId: string, value: idl.core.Literal): Promise<void> {
+    checkLiteralNesting(value, `signal ${signalId}`);
     await this.mustGetExecution(id);
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(signalId)) {
       throw new ExecutorError('INVALID_SIGNAL', `signal name ${JSON.stringify(signalId)} is invalid`, { id: signalId });

@@ -5,6 +5,8 @@ import {
   catalogKeyForTask,
   idl,
   isFlyteError,
+  jsonNesting,
+  MAX_NESTING_DEPTH,
   type CatalogKey,
   type PluginPhase,
   type PluginTransition,
@@ -13,7 +15,7 @@ import {
 } from '@flyte-ts/core';
 import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../runtime/failure.js';
 import { attemptName } from '../../runtime/names.js';
-import { storeOutputs } from '../../runtime/outputs.js';
+import { checkOutputsNesting, NESTING_TOO_DEEP, storeOutputs } from '../../runtime/outputs.js';
 import { applyPlatformResources } from '../../runtime/resources.js';
 import { taskExecutionIdOf, type NodeRun, type TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
@@ -185,6 +187,17 @@ export const taskHandler: NodeHandler = {
     }
     // Aborted meanwhile (execution terminated, engine stopped): the abort path reports the attempt.
     if (ctx.signal.aborted) return { phase: 'running' };
+    if (result.customInfo !== undefined && jsonNesting(result.customInfo) > MAX_NESTING_DEPTH) {
+      // The attempt's records and events could be written but never read back: the plugin's report is refused.
+      result = {
+        phase: 'permanent-failure',
+        error: {
+          code: NESTING_TOO_DEEP,
+          message: `plugin ${plugin.id} reported custom info nesting more than ${MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH)`,
+          kind: 'system',
+        },
+      };
+    }
     let changed = state.s !== true;
     state.s = true;
     if (result.state !== undefined) {
@@ -230,7 +243,16 @@ export const taskHandler: NodeHandler = {
       let outputs: idl.core.LiteralMap;
       try {
         outputs = run.outputs ?? (await rt.services.data.readLiteralMap(paths.outputs));
+        // Outputs a plugin wrote itself did not go through the context's checks.
+        if (run.outputs === undefined)
+          checkOutputsNesting(outputs, `task ${template.id?.name ?? ''} (node ${run.key})`);
       } catch (error) {
+        if (error instanceof NodeFailure || isFlyteError(error, NESTING_TOO_DEEP)) {
+          const failure =
+            error instanceof NodeFailure ? error : new NodeFailure(NESTING_TOO_DEEP, errorMessage(error), 'user');
+          endAttempt(run, rt, attempt, TP.FAILED, failure);
+          return { phase: 'failed', failure };
+        }
         if (!isFlyteError(error, 'NOT_FOUND')) throw error;
         outputs = create(idl.core.LiteralMapSchema);
         if (Object.keys(template.interface?.outputs?.variables ?? {}).length > 0) {
