@@ -2,7 +2,7 @@
 // needs is given, then validates and compiles the workflow (and the subworkflows it calls) into a
 // CompiledWorkflowClosure: templates with start and end nodes, resolved promises, and connections.
 import { clone, create } from '@bufbuild/protobuf';
-import { checkParametersNesting, checkTaskNesting, idl } from '@flyte-ts/core';
+import { checkParametersNesting, checkTaskNesting, formatIdentifier, idl } from '@flyte-ts/core';
 import { START_NODE_ID } from './builder.js';
 import { CompileError, IssueScope } from './errors.js';
 import { identifierText, idKey } from './ids.js';
@@ -37,10 +37,14 @@ export function compileWorkflow(
   // Before anything walks the templates recursively (copies, validation): what nests too deep is refused.
   checkWorkflowsNesting(primary, subWorkflows);
   for (const task of tasks) {
-    if (task.template !== undefined) checkTaskNesting(task.template, `task ${identifierText(task.template.id)}`);
+    if (task.template !== undefined) checkTaskNesting(task.template, `task ${formatIdentifier(task.template.id)}`);
   }
   for (const provider of launchPlans) {
-    checkParametersNesting(provider.expectedInputs, provider.fixedInputs, `launch plan ${identifierText(provider.id)}`);
+    checkParametersNesting(
+      provider.expectedInputs,
+      provider.fixedInputs,
+      `launch plan ${formatIdentifier(provider.id)}`,
+    );
   }
 
   const workflow = clone(idl.core.WorkflowTemplateSchema, primary);

@@ -1,7 +1,6 @@
 // Launch plans as the compiler sees them: an id and the interface a node launching them must satisfy.
 import { clone, create } from '@bufbuild/protobuf';
-import { checkParametersNesting, idl } from '@flyte-ts/core';
-import { identifierText } from './ids.js';
+import { checkParametersNesting, formatIdentifier, idl } from '@flyte-ts/core';
 
 /** What the compiler needs of a launch plan a workflow launches (Flyte's InterfaceProvider). */
 export interface InterfaceProvider {
@@ -50,7 +49,7 @@ export function launchPlanInterfaceFromSpec(
   workflowInterface: idl.core.TypedInterface | undefined,
 ): InterfaceProvider {
   // Before the parameters are copied (recursively): deep defaults or fixed inputs are refused.
-  checkParametersNesting(spec.defaultInputs, spec.fixedInputs, `launch plan ${identifierText(id)}`);
+  checkParametersNesting(spec.defaultInputs, spec.fixedInputs, `launch plan ${formatIdentifier(id)}`);
   const fixed = spec.fixedInputs?.literals ?? {};
   const defaults = spec.defaultInputs?.parameters ?? {};
   const parameters: { [name: string]: idl.core.Parameter } = {};

@@ -1,5 +1,5 @@
 // getRequirements: the tasks and launch plans a workflow needs, following subworkflows, in Flyte's order.
-import { checkWorkflowNesting, type idl } from '@flyte-ts/core';
+import { checkWorkflowNesting, formatIdentifier, type idl } from '@flyte-ts/core';
 import { CompileError, IssueScope } from './errors.js';
 import { IdentifierSet, idKey, identifierText } from './ids.js';
 
@@ -37,8 +37,8 @@ export function checkWorkflowsNesting(
   primary: idl.core.WorkflowTemplate,
   subWorkflows: readonly idl.core.WorkflowTemplate[],
 ): void {
-  checkWorkflowNesting(primary, `workflow ${identifierText(primary.id)}`);
-  for (const sub of subWorkflows) checkWorkflowNesting(sub, `subworkflow ${identifierText(sub.id)}`);
+  checkWorkflowNesting(primary, `workflow ${formatIdentifier(primary.id)}`);
+  for (const sub of subWorkflows) checkWorkflowNesting(sub, `subworkflow ${formatIdentifier(sub.id)}`);
 }
 
 /** Subworkflow templates by id; duplicates are `DuplicateId` issues. */

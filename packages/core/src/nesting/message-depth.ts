@@ -131,6 +131,7 @@ function walkDepth(schema: DescMessage, message: unknown, limit: number, prune: 
   while (json.length > 0) {
     const value = json.pop();
     const depth = jsonDepths.pop()!;
+    if (!reach(depth)) return limit + 1;
     if (Array.isArray(value)) {
       if (value.length > 0 && !reach(depth + 1)) return limit + 1;
       for (const item of value) {

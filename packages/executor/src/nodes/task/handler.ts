@@ -180,10 +180,17 @@ export const taskHandler: NodeHandler = {
         result = await queue.run(() => plugin.handle(ctx));
       }
     } catch (error) {
-      result = {
-        phase: 'retryable-failure',
-        error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
-      };
+      result =
+        error instanceof NodeFailure
+          ? // The engine refused what the plugin gave its context (outputs nesting too deep, too large).
+            {
+              phase: error.retryable ? 'retryable-failure' : 'permanent-failure',
+              error: { code: error.code, message: error.message, kind: error.kind },
+            }
+          : {
+              phase: 'retryable-failure',
+              error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
+            };
     }
     // Aborted meanwhile (execution terminated, engine stopped): the abort path reports the attempt.
     if (ctx.signal.aborted) return { phase: 'running' };
