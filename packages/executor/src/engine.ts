@@ -485,6 +485,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * @throws {ExecutorError} `INVALID_INPUTS`, `UNSUPPORTED_TASK_TYPE`, `TOO_MANY_EXECUTIONS`,
    *   `UNKNOWN_PROJECT_DOMAIN`
    * @throws {AlreadyExistsError} when the name is taken in the project-domain
+   * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the input that nests deeper than `MAX_NESTING_DEPTH`
    */
   async createExecution(request: CreateExecutionRequest): Promise<idl.admin.Execution> {
     return this.launch(request, { mode: Mode.MANUAL });
@@ -1145,6 +1146,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Sets a signal of an execution (what a `waitForInput` or `approve` gate waits for). Setting a signal twice
    * keeps the first value.
+   * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` for a value nesting deeper than `MAX_NESTING_DEPTH`
    */
   async setSignal(id: idl.core.WorkflowExecutionIdentifier, signalId: string, value: idl.core.Literal): Promise<void> {
     checkLiteralNesting(value, `signal ${signalId}`);

@@ -97,7 +97,10 @@ interface LockedExecution {
  * sort keys, page sizes and tokens behave exactly as in `MemoryStore`; values are always bound parameters.
  * Times (leases, schedules) come from the caller, never from the database clock. Errors: `NOT_FOUND`,
  * `ALREADY_EXISTS`, `CONFLICT`, `INVALID_ARGUMENT`, and `UNAVAILABLE` when the database cannot be reached or
- * asks for a retry (lost connection, shutdown, deadlock, serialization failure).
+ * asks for a retry (lost connection, shutdown, deadlock, serialization failure); `NESTING_TOO_DEEP` for a record
+ * no protobuf reader could read back (refused before it is written); `UNREADABLE_RECORD` for a stored payload
+ * that cannot be decoded (such as one an earlier version wrote too deep): only the read of that record fails, and
+ * lists return the other records with it in `Page.unreadable`.
  */
 export class PostgresStore implements Store {
   readonly #db: Db;

@@ -10,7 +10,7 @@ import type {
 } from '../gen/flyteidl/core/index.js';
 import { NestingTooDeepError } from '../errors.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
-import { NestingWalk } from './levels.js';
+import { isFlatLiteral, NestingWalk } from './levels.js';
 
 const LIMIT = `the limit of ${MAX_NESTING_DEPTH} (MAX_NESTING_DEPTH) that every protobuf reader can read back`;
 const VALUE_LEVELS = 'each list, map, union and struct object or array is one level';
@@ -32,13 +32,6 @@ export function literalTypeNesting(type: LiteralType): number {
 }
 
 // Most literals and types checked are flat (a primitive, a simple type): they are told apart without a walk.
-
-function isFlatLiteral(literal: Literal): boolean {
-  const v = literal.value;
-  if (v?.case !== 'scalar') return false;
-  const s = v.value.value;
-  return s?.case !== 'union' && s?.case !== 'generic' && s?.case !== 'structuredDataset';
-}
 
 function isFlatType(type: LiteralType): boolean {
   const c = type.type?.case;

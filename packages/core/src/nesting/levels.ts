@@ -25,6 +25,17 @@ const NODE = 5;
 const CONDITION = 6;
 const DATASET = 7;
 
+/**
+ * True for a literal holding no container (a primitive, none, a blob, binary, an error): nesting 0, told without a
+ * walk. Its messages reach at most 4 below it (`Literal → Scalar → Blob → BlobMetadata → BlobType`).
+ */
+export function isFlatLiteral(literal: Literal): boolean {
+  const v = literal.value;
+  if (v?.case !== 'scalar') return false;
+  const s = v.value.value;
+  return s?.case !== 'union' && s?.case !== 'generic' && s?.case !== 'structuredDataset';
+}
+
 /** The result of a walk: the deepest level found (the limit plus one when the walk stopped past it). */
 export interface Nesting {
   /** Levels of the deepest path, or `limit + 1` when the walk stopped because it went past the limit. */

@@ -4,7 +4,12 @@
 import type { DescField, DescMessage, MessageShape } from '@bufbuild/protobuf';
 import { isWrapperDesc } from '@bufbuild/protobuf/wkt';
 import { NestingTooDeepError } from '../errors.js';
+import type { Literal } from '../gen/flyteidl/core/index.js';
+import { isFlatLiteral } from './levels.js';
 import { MAX_MESSAGE_DEPTH } from './limits.js';
+
+/** Messages below a literal holding no container, at most (`Literal → Scalar → Blob → BlobMetadata → BlobType`). */
+const FLAT_LITERAL_DEPTH = 4;
 
 /** Deepest possible message of each type, Infinity for types that can nest without end. */
 const staticDepths = new WeakMap<DescMessage, number>();
@@ -35,6 +40,34 @@ function fieldDepth(field: DescField, visiting: Set<DescMessage>): number {
     default:
       return 0;
   }
+}
+
+/**
+ * How to walk a message type when pruning: only its `deep` fields (those whose type can nest without end) need a
+ * look, unless the message sits so deep that `shallow` (the deepest the other fields reach below it) could pass the
+ * limit.
+ */
+interface Plan {
+  readonly deep: readonly DescField[];
+  readonly shallow: number;
+}
+
+const plans = new WeakMap<DescMessage, Plan>();
+
+function planOf(desc: DescMessage): Plan {
+  let plan = plans.get(desc);
+  if (plan === undefined) {
+    const deep: DescField[] = [];
+    let shallow = 0;
+    for (const field of desc.fields) {
+      const depth = fieldDepth(field, new Set());
+      if (depth === Infinity) deep.push(field);
+      else shallow = Math.max(shallow, depth);
+    }
+    plan = { deep, shallow };
+    plans.set(desc, plan);
+  }
+  return plan;
 }
 
 /** True when a field's message value is held as JSON (protobuf-es represents Struct fields as `JsonObject`). */
@@ -79,8 +112,18 @@ function walkDepth(schema: DescMessage, message: unknown, limit: number, prune: 
       jsonDepths.push(depth);
       return reach(depth);
     }
-    // Small fixed shapes (timestamps, identifiers) are not walked when they cannot reach the limit.
-    if (typeof value !== 'object' || (prune && depth - 1 + staticDepth(field.message) <= limit)) return reach(depth);
+    // Small fixed shapes (timestamps, identifiers, literals of primitives) are not walked when they cannot reach
+    // the limit.
+    if (
+      typeof value !== 'object' ||
+      (prune &&
+        (depth - 1 + staticDepth(field.message) <= limit ||
+          (field.message.typeName === 'flyteidl.core.Literal' &&
+            depth + FLAT_LITERAL_DEPTH <= limit &&
+            isFlatLiteral(value as Literal))))
+    ) {
+      return reach(depth);
+    }
     messages.push(value);
     descs.push(field.message);
     depths.push(depth);
@@ -91,7 +134,12 @@ function walkDepth(schema: DescMessage, message: unknown, limit: number, prune: 
     const desc = descs.pop()!;
     const depth = depths.pop()!;
     if (!reach(depth)) return limit + 1;
-    for (const field of desc.fields) {
+    let fields: readonly DescField[] = desc.fields;
+    if (prune) {
+      const plan = planOf(desc);
+      if (depth + plan.shallow <= limit) fields = plan.deep;
+    }
+    for (const field of fields) {
       let value: unknown;
       if (field.oneof !== undefined) {
         const selected = current[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
@@ -157,6 +205,20 @@ function walkDepth(schema: DescMessage, message: unknown, limit: number, prune: 
   return deepest;
 }
 
+/** Whether a message nests deeper than {@link MAX_MESSAGE_DEPTH} (a pruned walk: fast on well-formed records). */
+export function exceedsMessageDepth<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): boolean {
+  return walkDepth(schema, message, MAX_MESSAGE_DEPTH, true) > MAX_MESSAGE_DEPTH;
+}
+
+/** The error of a record nested deeper than {@link MAX_MESSAGE_DEPTH}. */
+export function messageTooDeep(what: string): NestingTooDeepError {
+  return new NestingTooDeepError(
+    `${what} nests more than ${MAX_MESSAGE_DEPTH} messages deep (MAX_MESSAGE_DEPTH), more than protobuf readers accept: it would be written but could never be read back; values must nest at most MAX_NESTING_DEPTH levels`,
+    MAX_MESSAGE_DEPTH,
+    { id: what },
+  );
+}
+
 /**
  * Refuses a message that nests deeper than {@link MAX_MESSAGE_DEPTH}: no protobuf reader could read it back.
  * The Stores call it on every record before writing it, as a last guard behind the nesting checks where values
@@ -169,11 +231,5 @@ export function checkMessageDepth<Desc extends DescMessage>(
   message: MessageShape<Desc>,
   what: string,
 ): void {
-  if (walkDepth(schema, message, MAX_MESSAGE_DEPTH, true) > MAX_MESSAGE_DEPTH) {
-    throw new NestingTooDeepError(
-      `${what} nests more than ${MAX_MESSAGE_DEPTH} messages deep (MAX_MESSAGE_DEPTH), more than protobuf readers accept: it would be written but could never be read back; values must nest at most MAX_NESTING_DEPTH levels`,
-      MAX_MESSAGE_DEPTH,
-      { id: what },
-    );
-  }
+  if (exceedsMessageDepth(schema, message)) throw messageTooDeep(what);
 }

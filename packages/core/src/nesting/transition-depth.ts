@@ -8,7 +8,7 @@ import {
 } from '../gen/flyteidl/event/index.js';
 import { formatExecutionId, formatNodeExecutionId, formatTaskExecutionId } from '../identifiers.js';
 import type { ExecutionTransition } from '../ports/store.js';
-import { checkMessageDepth } from './message-depth.js';
+import { exceedsMessageDepth, messageTooDeep } from './message-depth.js';
 
 /**
  * Refuses a transition holding a record or event nested deeper than `MAX_MESSAGE_DEPTH`. Stores call it before
@@ -16,43 +16,32 @@ import { checkMessageDepth } from './message-depth.js';
  * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the record
  */
 export function checkTransitionDepth(transition: ExecutionTransition): void {
+  // The ids are formatted only for the error: this runs on every commit.
   const execution = transition.execution?.record.execution;
-  if (execution !== undefined) {
-    checkMessageDepth(ExecutionSchema, execution, `execution ${formatExecutionId(execution.id)}`);
+  if (execution !== undefined && exceedsMessageDepth(ExecutionSchema, execution)) {
+    throw messageTooDeep(`execution ${formatExecutionId(execution.id)}`);
   }
   for (const { record } of transition.nodeExecutions ?? []) {
     const node = record.nodeExecution;
-    checkMessageDepth(NodeExecutionSchema, node, `node execution ${formatNodeExecutionId(node.id)}`);
+    if (exceedsMessageDepth(NodeExecutionSchema, node)) {
+      throw messageTooDeep(`node execution ${formatNodeExecutionId(node.id)}`);
+    }
   }
   for (const { record } of transition.taskExecutions ?? []) {
     const task = record.taskExecution;
-    checkMessageDepth(TaskExecutionSchema, task, `task execution ${formatTaskExecutionId(task.id)}`);
+    if (exceedsMessageDepth(TaskExecutionSchema, task)) {
+      throw messageTooDeep(`task execution ${formatTaskExecutionId(task.id)}`);
+    }
   }
   for (const event of transition.events ?? []) {
-    switch (event.kind) {
-      case 'workflow':
-        checkMessageDepth(
-          WorkflowExecutionEventSchema,
-          event.event,
-          `workflow event of ${formatExecutionId(event.event.executionId)}`,
-        );
-        break;
-      case 'node':
-        checkMessageDepth(
-          NodeExecutionEventSchema,
-          event.event,
-          `node event of ${formatNodeExecutionId(event.event.id)}`,
-        );
-        break;
-      case 'task':
-        checkMessageDepth(
-          TaskExecutionEventSchema,
-          event.event,
-          `task event of ${formatNodeExecutionId(event.event.parentNodeExecutionId)}`,
-        );
-        break;
-      default:
-        break;
+    if (event.kind === 'workflow' && exceedsMessageDepth(WorkflowExecutionEventSchema, event.event)) {
+      throw messageTooDeep(`workflow event of ${formatExecutionId(event.event.executionId)}`);
+    }
+    if (event.kind === 'node' && exceedsMessageDepth(NodeExecutionEventSchema, event.event)) {
+      throw messageTooDeep(`node event of ${formatNodeExecutionId(event.event.id)}`);
+    }
+    if (event.kind === 'task' && exceedsMessageDepth(TaskExecutionEventSchema, event.event)) {
+      throw messageTooDeep(`task event of ${formatNodeExecutionId(event.event.parentNodeExecutionId)}`);
     }
   }
 }
