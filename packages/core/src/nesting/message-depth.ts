@@ -42,13 +42,30 @@ function fieldDepth(field: DescField, visiting: Set<DescMessage>): number {
   }
 }
 
+/** What the walk needs to know of a field, worked out once per message type. */
+interface FieldPlan {
+  /** The oneof holding the field, if any (the value is then `message[oneof].value` when the case is the field). */
+  readonly oneof: string | undefined;
+  readonly name: string;
+  /** How its value nests: a message, a list or map of messages, entries of a map of scalars, or one message. */
+  readonly kind: 'message' | 'messages' | 'map' | 'scalar map' | 'wrapper';
+  /** The field's message type, for message kinds. */
+  readonly message: DescMessage | undefined;
+  /** Held as JSON: protobuf-es represents Struct fields as `JsonObject`. */
+  readonly json: boolean;
+  /** The type is Literal: a literal holding no container can be skipped without a walk. */
+  readonly literal: boolean;
+  /** The deepest its messages reach below the field's own depth (Infinity for recursive types). */
+  readonly below: number;
+}
+
 /**
- * How to walk a message type when pruning: only its `deep` fields (those whose type can nest without end) need a
- * look, unless the message sits so deep that `shallow` (the deepest the other fields reach below it) could pass the
- * limit.
+ * How to walk a message type: every field that holds messages, and (when pruning) only those that can nest without
+ * end, unless the message sits so deep that the others (`shallow` below it) could pass the limit.
  */
 interface Plan {
-  readonly deep: readonly DescField[];
+  readonly all: readonly FieldPlan[];
+  readonly deep: readonly FieldPlan[];
   readonly shallow: number;
 }
 
@@ -56,23 +73,37 @@ const plans = new WeakMap<DescMessage, Plan>();
 
 function planOf(desc: DescMessage): Plan {
   let plan = plans.get(desc);
-  if (plan === undefined) {
-    const deep: DescField[] = [];
-    let shallow = 0;
-    for (const field of desc.fields) {
-      const depth = fieldDepth(field, new Set());
-      if (depth === Infinity) deep.push(field);
-      else shallow = Math.max(shallow, depth);
+  if (plan !== undefined) return plan;
+  const all: FieldPlan[] = [];
+  let shallow = 0;
+  for (const field of desc.fields) {
+    const message = field.fieldKind === 'scalar' || field.fieldKind === 'enum' ? undefined : field.message;
+    let kind: FieldPlan['kind'];
+    if (field.fieldKind === 'message') {
+      // Wrappers (Int32Value, ...) of singular fields are held as plain values: one message.
+      kind = isWrapperDesc(field.message) && field.oneof === undefined ? 'wrapper' : 'message';
+    } else if (field.fieldKind === 'list' && field.listKind === 'message') {
+      kind = 'messages';
+    } else if (field.fieldKind === 'map') {
+      kind = field.mapKind === 'message' ? 'map' : 'scalar map';
+    } else {
+      continue;
     }
-    plan = { deep, shallow };
-    plans.set(desc, plan);
+    const below = fieldDepth(field, new Set());
+    all.push({
+      oneof: field.oneof?.localName,
+      name: field.localName,
+      kind,
+      message,
+      json: message?.typeName === 'google.protobuf.Struct' && desc.typeName !== 'google.protobuf.Value',
+      literal: message?.typeName === 'flyteidl.core.Literal',
+      below,
+    });
+    if (below !== Infinity) shallow = Math.max(shallow, below);
   }
+  plan = { all, deep: all.filter((f) => f.below === Infinity), shallow };
+  plans.set(desc, plan);
   return plan;
-}
-
-/** True when a field's message value is held as JSON (protobuf-es represents Struct fields as `JsonObject`). */
-function isJsonStruct(field: DescField & { message: DescMessage }, parent: DescMessage): boolean {
-  return field.message.typeName === 'google.protobuf.Struct' && parent.typeName !== 'google.protobuf.Value';
 }
 
 /**
@@ -85,129 +116,153 @@ export function messageDepth<Desc extends DescMessage>(
   message: MessageShape<Desc>,
   limit = MAX_MESSAGE_DEPTH,
 ): number {
-  return walkDepth(schema, message, limit, false);
+  return new DepthWalk(limit, false).run(schema, message);
 }
 
 /**
- * The walk of {@link messageDepth}. With `prune`, fields whose type cannot reach past the limit are not walked:
- * the result then only tells whether the message is within the limit (it is not its exact depth).
+ * The walk of {@link messageDepth}, on its own stacks. With `prune`, fields whose messages cannot reach past the
+ * limit are not walked: the result then only tells whether the message is within the limit.
  */
-function walkDepth(schema: DescMessage, message: unknown, limit: number, prune: boolean): number {
-  const messages: unknown[] = [message];
-  const descs: DescMessage[] = [schema];
-  const depths: number[] = [1];
+class DepthWalk {
+  readonly #messages: unknown[] = [];
+  readonly #descs: DescMessage[] = [];
+  readonly #depths: number[] = [];
   // JSON values of Struct fields (objects) and of their Values (objects, arrays), with the depth of the Struct or
   // ListValue message holding them.
-  const json: unknown[] = [];
-  const jsonDepths: number[] = [];
-  let deepest = 0;
-  const reach = (depth: number): boolean => {
-    if (depth > deepest) deepest = depth;
-    return depth <= limit;
-  };
-  const push = (field: DescField & { message: DescMessage }, parent: DescMessage, value: unknown, depth: number) => {
+  readonly #json: unknown[] = [];
+  readonly #jsonDepths: number[] = [];
+  readonly #limit: number;
+  readonly #prune: boolean;
+  #deepest = 0;
+
+  constructor(limit: number, prune: boolean) {
+    this.#limit = limit;
+    this.#prune = prune;
+  }
+
+  /** Records that a message sits at `depth`; false past the limit. */
+  #reach(depth: number): boolean {
+    if (depth > this.#deepest) this.#deepest = depth;
+    return depth <= this.#limit;
+  }
+
+  /** Queues a message value of `field` at `depth`; false past the limit. */
+  #push(plan: FieldPlan, value: unknown, depth: number): boolean {
     if (value === undefined || value === null) return true;
-    if (isJsonStruct(field, parent)) {
-      json.push(value);
-      jsonDepths.push(depth);
-      return reach(depth);
+    if (plan.json) {
+      this.#json.push(value);
+      this.#jsonDepths.push(depth);
+      return this.#reach(depth);
     }
     // Small fixed shapes (timestamps, identifiers, literals of primitives) are not walked when they cannot reach
     // the limit.
     if (
       typeof value !== 'object' ||
-      (prune &&
-        (depth - 1 + staticDepth(field.message) <= limit ||
-          (field.message.typeName === 'flyteidl.core.Literal' &&
-            depth + FLAT_LITERAL_DEPTH <= limit &&
-            isFlatLiteral(value as Literal))))
+      (this.#prune &&
+        (depth - 1 + plan.below <= this.#limit ||
+          (plan.literal && depth + FLAT_LITERAL_DEPTH <= this.#limit && isFlatLiteral(value as Literal))))
     ) {
-      return reach(depth);
+      return this.#reach(depth);
     }
-    messages.push(value);
-    descs.push(field.message);
-    depths.push(depth);
+    this.#messages.push(value);
+    this.#descs.push(plan.message!);
+    this.#depths.push(depth);
     return true;
-  };
-  while (messages.length > 0) {
-    const current = messages.pop() as Record<string, unknown>;
-    const desc = descs.pop()!;
-    const depth = depths.pop()!;
-    if (!reach(depth)) return limit + 1;
-    let fields: readonly DescField[] = desc.fields;
-    if (prune) {
+  }
+
+  run(schema: DescMessage, message: unknown): number {
+    const limit = this.#limit;
+    const messages = this.#messages;
+    this.#messages.push(message);
+    this.#descs.push(schema);
+    this.#depths.push(1);
+    while (messages.length > 0) {
+      const current = messages.pop() as Record<string, unknown>;
+      const desc = this.#descs.pop()!;
+      const depth = this.#depths.pop()!;
+      if (!this.#reach(depth)) return limit + 1;
       const plan = planOf(desc);
-      if (depth + plan.shallow <= limit) fields = plan.deep;
-    }
-    for (const field of fields) {
-      let value: unknown;
-      if (field.oneof !== undefined) {
-        const selected = current[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
-        if (selected?.case !== field.localName) continue;
-        value = selected.value;
-      } else {
-        value = current[field.localName];
-      }
-      if (value === undefined || value === null) continue;
-      switch (field.fieldKind) {
-        case 'message':
-          // Wrappers (Int32Value, ...) of singular fields are held as plain values: one message.
-          if (isWrapperDesc(field.message) && field.oneof === undefined) {
-            if (!reach(depth + 1)) return limit + 1;
-          } else if (!push(field, desc, value, depth + 1)) return limit + 1;
-          break;
-        case 'list':
-          if (field.listKind !== 'message' || !Array.isArray(value)) break;
-          for (const item of value) if (!push(field, desc, item, depth + 1)) return limit + 1;
-          break;
-        case 'map': {
-          const entries = value as Record<string, unknown>;
-          for (const key in entries) {
-            if (!Object.hasOwn(entries, key)) continue;
-            if (!reach(depth + 1)) return limit + 1;
-            if (field.mapKind === 'message' && !push(field, desc, entries[key], depth + 2)) return limit + 1;
-          }
-          break;
+      const fields = this.#prune && depth + plan.shallow <= limit ? plan.deep : plan.all;
+      for (const field of fields) {
+        let value: unknown;
+        if (field.oneof !== undefined) {
+          const selected = current[field.oneof] as { case?: string; value?: unknown } | undefined;
+          if (selected?.case !== field.name) continue;
+          value = selected.value;
+        } else {
+          value = current[field.name];
         }
-        default:
-          break;
+        if (value === undefined || value === null) continue;
+        if (!this.#field(field, value, depth)) return limit + 1;
+      }
+    }
+    return this.#walkJson() ? this.#deepest : limit + 1;
+  }
+
+  /** Queues what a set field holds; false past the limit. */
+  #field(field: FieldPlan, value: unknown, depth: number): boolean {
+    switch (field.kind) {
+      case 'wrapper':
+        return this.#reach(depth + 1);
+      case 'message':
+        return this.#push(field, value, depth + 1);
+      case 'messages':
+        if (!Array.isArray(value)) return true;
+        for (const item of value) if (!this.#push(field, item, depth + 1)) return false;
+        return true;
+      case 'map':
+      case 'scalar map': {
+        const entries = value as Record<string, unknown>;
+        for (const key in entries) {
+          if (!Object.hasOwn(entries, key)) continue;
+          if (!this.#reach(depth + 1)) return false;
+          if (field.kind === 'map' && !this.#push(field, entries[key], depth + 2)) return false;
+        }
+        return true;
       }
     }
   }
-  // A Struct at depth d holds its entries at d + 1 and their Values at d + 2; a Value holding an object has its
-  // Struct at d + 3, one holding an array its ListValue at d + 3, whose Values are at d + 4.
-  while (json.length > 0) {
-    const value = json.pop();
-    const depth = jsonDepths.pop()!;
-    if (!reach(depth)) return limit + 1;
-    if (Array.isArray(value)) {
-      if (value.length > 0 && !reach(depth + 1)) return limit + 1;
-      for (const item of value) {
+
+  /**
+   * The JSON values: a Struct at depth d holds its entries at d + 1 and their Values at d + 2; a Value holding an
+   * object has its Struct at d + 3, one holding an array its ListValue at d + 3, whose Values are at d + 4.
+   */
+  #walkJson(): boolean {
+    const json = this.#json;
+    const depths = this.#jsonDepths;
+    while (json.length > 0) {
+      const value = json.pop();
+      const depth = depths.pop()!;
+      if (!this.#reach(depth)) return false;
+      if (Array.isArray(value)) {
+        if (value.length > 0 && !this.#reach(depth + 1)) return false;
+        for (const item of value) {
+          if (typeof item === 'object' && item !== null) {
+            json.push(item);
+            depths.push(depth + 2);
+          }
+        }
+        continue;
+      }
+      if (typeof value !== 'object' || value === null) continue;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        if (!this.#reach(depth + 2)) return false;
+        const item = record[key];
         if (typeof item === 'object' && item !== null) {
           json.push(item);
-          jsonDepths.push(depth + 2);
+          depths.push(depth + 3);
         }
       }
-      continue;
     }
-    if (typeof value !== 'object' || value === null) continue;
-    const record = value as Record<string, unknown>;
-    for (const key in record) {
-      if (!Object.hasOwn(record, key)) continue;
-      if (!reach(depth + 2)) return limit + 1;
-      const item = record[key];
-      if (typeof item === 'object' && item !== null) {
-        json.push(item);
-        jsonDepths.push(depth + 3);
-      }
-    }
+    return true;
   }
-  return deepest;
 }
 
 /** Whether a message nests deeper than {@link MAX_MESSAGE_DEPTH} (a pruned walk: fast on well-formed records). */
 export function exceedsMessageDepth<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): boolean {
-  return walkDepth(schema, message, MAX_MESSAGE_DEPTH, true) > MAX_MESSAGE_DEPTH;
+  return new DepthWalk(MAX_MESSAGE_DEPTH, true).run(schema, message) > MAX_MESSAGE_DEPTH;
 }
 
 /** The error of a record nested deeper than {@link MAX_MESSAGE_DEPTH}. */
