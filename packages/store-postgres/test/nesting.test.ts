@@ -47,6 +47,13 @@ const deepStruct = task(
 const structs = workflow({ name: 'nest.structs', inputs: { n: t.int() }, outputs: { s: t.struct() } }, ({ n }) => ({
   s: deepStruct({ n }).s,
 }));
+const cachedStruct = task(
+  { name: 'nest.cached', inputs: { n: t.int() }, outputs: { s: t.struct() }, cache: { version: '1' } },
+  ({ n }) => ({ s: nested(n) }),
+);
+const cached = workflow({ name: 'nest.cached-wf', inputs: { n: t.int() }, outputs: { s: t.struct() } }, ({ n }) => ({
+  s: cachedStruct({ n }).s,
+}));
 const echo = task({ name: 'nest.echo', inputs: { s: t.struct() }, outputs: { o: t.int() } }, () => ({ o: 1 }));
 const inputs = workflow({ name: 'nest.inputs', inputs: { s: t.struct() }, outputs: { o: t.int() } }, ({ s }) => ({
   o: echo({ s }).o,
@@ -67,7 +74,7 @@ function branches(name: string, depth: number) {
   });
 }
 const deepestBranches = branches('nest.branches', N);
-const tasks = [deepStruct, echo, leaf];
+const tasks = [deepStruct, cachedStruct, echo, leaf];
 
 /** `pkg` with its one workflow's top branch wrapped in `levels` more branches (as an older client could send). */
 function wrapped(pkg: SerializedEntities, levels: number): SerializedEntities {
@@ -221,7 +228,7 @@ for (const { name, create: createDatabase } of DATABASES) {
     beforeAll(async () => {
       database = await createDatabase();
       await start();
-      await engine.register([structs, inputs, withDefault, deepestBranches], settings);
+      await engine.register([structs, cached, inputs, withDefault, deepestBranches], settings);
     }, 120_000);
 
     afterAll(async () => {
@@ -415,6 +422,25 @@ for (const { name, create: createDatabase } of DATABASES) {
       await restart();
       expect(WP[(await engine.waitForExecution(id('old-queued'))).closure!.phase]).toBe('SUCCEEDED');
     }, 240_000);
+
+    it('runs a cached task again when its cached outputs cannot be read', async () => {
+      await engine.createExecution({ workflow: cached.id(settings), name: 'cache-1', inputs: { n: 2 } });
+      expect(WP[(await engine.waitForExecution(id('cache-1'))).closure!.phase]).toBe('SUCCEEDED');
+      // The cached artifact as an earlier version could write it: outputs 60 levels deep.
+      const artifact = create(idl.datacatalog.ArtifactSchema, {
+        data: [{ name: 's', value: structLiteral(nested(60)) }],
+      });
+      const poisoned = await backend.db
+        .updateTable('catalog_artifacts')
+        .set({ payload: toBinary(idl.datacatalog.ArtifactSchema, artifact) })
+        .executeTakeFirst();
+      expect(poisoned.numUpdatedRows).toBe(1n);
+      warnings.length = 0;
+      await engine.createExecution({ workflow: cached.id(settings), name: 'cache-2', inputs: { n: 2 } });
+      expect(WP[(await engine.waitForExecution(id('cache-2'))).closure!.phase]).toBe('SUCCEEDED');
+      expect(fromLiteralMap(cached.outputs, await engine.getExecutionOutputs(id('cache-2'))).s).toEqual(nested(2));
+      expect(warnings).toContain('the cached outputs of n0 cannot be used; the task runs again');
+    }, 120_000);
 
     it('fails at start an execution whose inputs an earlier version wrote too deep, instead of leaving it QUEUED', async () => {
       await engine.stop();

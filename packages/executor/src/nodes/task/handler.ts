@@ -7,6 +7,8 @@ import {
   isFlyteError,
   jsonNesting,
   MAX_NESTING_DEPTH,
+  type Catalog,
+  type CatalogEntry,
   type CatalogKey,
   type PluginPhase,
   type PluginTransition,
@@ -110,7 +112,7 @@ export const taskHandler: NodeHandler = {
     if (cached) key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
     if (state.c === undefined) {
       if (key !== undefined && !overwrite) {
-        const entry = await catalog!.get(key);
+        const entry = await cachedEntry(rt, run, catalog!, key);
         if (entry !== undefined) {
           run.cacheStatus = CS.CACHE_HIT;
           run.catalogKey = catalogMetadata(key, entry.source);
@@ -569,6 +571,27 @@ function msOf(duration: idl.wkt.Duration | undefined): number | undefined {
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+/**
+ * The cached outputs of a task, or undefined on a miss. Cached outputs no record could hold (written by an earlier
+ * version, too deep to read or to keep) count as a miss: the task runs again.
+ */
+async function cachedEntry(
+  rt: Runtime,
+  run: NodeRun,
+  catalog: Catalog,
+  key: CatalogKey,
+): Promise<CatalogEntry | undefined> {
+  try {
+    const entry = await catalog.get(key);
+    if (entry !== undefined) checkOutputsNesting(entry.outputs, `the cached outputs of ${run.key}`);
+    return entry;
+  } catch (error) {
+    if (!isFlyteError(error, 'UNREADABLE_RECORD') && !(error instanceof NodeFailure)) throw error;
+    rt.services.warn(`the cached outputs of ${run.key} cannot be used; the task runs again`, error);
+    return undefined;
+  }
 }
 
 function errorMessage(error: unknown): string {
