@@ -170,6 +170,45 @@ describe('workflows nesting up to MAX_NESTING_DEPTH', () => {
   });
 });
 
+describe('tasks and launch plans nesting up to MAX_NESTING_DEPTH', () => {
+  const listOf = (levels: number) => {
+    let type = INT;
+    for (let i = 0; i < levels; i++)
+      type = create(idl.core.LiteralTypeSchema, { type: { case: 'collectionType', value: type } });
+    return type;
+  };
+  const template = (type: idl.core.LiteralType) =>
+    create(idl.core.TaskTemplateSchema, {
+      id: taskId,
+      type: 'container',
+      interface: { inputs: { variables: { x: { type } } }, outputs: { variables: {} } },
+      target: { case: 'container', value: { image: 'img', args: ['run'] } },
+    });
+
+  it('compile a task whose type nests MAX_NESTING_DEPTH levels, and refuse one more naming the task', () => {
+    expect(codeOf(() => compileTask(template(listOf(N)))).code).toBe('none');
+    expect(codeOf(() => compileTask(template(listOf(N + 1))))).toEqual({ code: 'NESTING_TOO_DEEP', id: 'task read' });
+  });
+
+  it('accept a launch plan default nesting MAX_NESTING_DEPTH levels, and refuse one more naming the input', () => {
+    const lpId = create(idl.core.IdentifierSchema, { resourceType: idl.core.ResourceType.LAUNCH_PLAN, name: 'lp' });
+    const spec = (levels: number) => {
+      let value = t.int().toLiteral(1);
+      for (let i = 0; i < levels; i++) {
+        value = create(idl.core.LiteralSchema, { value: { case: 'collection', value: { literals: [value] } } });
+      }
+      return create(idl.admin.LaunchPlanSpecSchema, {
+        defaultInputs: { parameters: { x: { var: { type: listOf(levels) }, behavior: { case: 'default', value } } } },
+      });
+    };
+    expect(codeOf(() => launchPlanInterfaceFromSpec(lpId, spec(N), undefined)).code).toBe('none');
+    expect(codeOf(() => launchPlanInterfaceFromSpec(lpId, spec(N + 1), undefined))).toEqual({
+      code: 'NESTING_TOO_DEEP',
+      id: 'launch plan //lp/ input x',
+    });
+  });
+});
+
 describe('hostile workflows get NESTING_TOO_DEEP, never a stack overflow', () => {
   it('refuses 5,000 nested branches in compilation and in the requirements walk', () => {
     const template = nested(5_000);
