@@ -9,6 +9,7 @@ import {
   formatIdentifier,
   idl,
   InvalidArgumentError,
+  isFlyteError,
   joinUri,
   launchPlan as dslLaunchPlan,
   NotFoundError,
@@ -786,7 +787,16 @@ export class Engine extends EventEmitter<EngineEvents> {
         continue;
       }
       this.leases.set(key, lease);
-      const record = await this.store.getExecution(lease.execution);
+      let record: ExecutionRecord | undefined;
+      try {
+        record = await this.store.getExecution(lease.execution);
+      } catch (error) {
+        // A record no reader can decode is left (and reported), not held: the other claims go on.
+        if (!isFlyteError(error, 'UNREADABLE_RECORD')) throw error;
+        this.services.warn(`execution ${formatExecutionId(lease.execution)} cannot be read`, error);
+        await this.release(key);
+        continue;
+      }
       if (record === undefined || isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
         await this.release(key);
         continue;

@@ -423,6 +423,41 @@ for (const { name, create: createDatabase } of DATABASES) {
       expect(WP[(await engine.waitForExecution(id('old-queued'))).closure!.phase]).toBe('SUCCEEDED');
     }, 240_000);
 
+    it('claims past an unreadable execution when engines share the store through leases', async () => {
+      await engine.stop();
+      await engine.createExecution({ workflow: inputs.id(settings), name: 'lease-bad', inputs: { s: nested(2) } });
+      await engine.createExecution({ workflow: inputs.id(settings), name: 'lease-good', inputs: { s: nested(2) } });
+      const record = (await backend.store.getExecution(id('lease-bad')))!;
+      const original = toBinary(idl.admin.ExecutionSchema, record.execution);
+      const poisoned = create(idl.admin.ExecutionSchema, {
+        id: record.execution.id,
+        spec: { inputs: { literals: { s: structLiteral(nested(60)) } } },
+        closure: record.execution.closure,
+      });
+      await backend.db
+        .updateTable('executions')
+        .set({ payload: toBinary(idl.admin.ExecutionSchema, poisoned) })
+        .where('name', '=', 'lease-bad')
+        .execute();
+      // Claims last an hour and nobody polls: only the claims this engine makes at start can run the good one.
+      const leased = createEngine({
+        store: backend.store,
+        catalog: backend.catalog,
+        blob,
+        tasks,
+        config: { leases: { ttlMs: 3_600_000, pollIntervalMs: 3_600_000 } },
+      });
+      const seen: string[] = [];
+      leased.on('warning', (message) => seen.push(message));
+      await leased.start();
+      expect(WP[(await leased.waitForExecution(id('lease-good'))).closure!.phase]).toBe('SUCCEEDED');
+      expect(seen).toContain(`execution ${settings.project}/${settings.domain}/lease-bad cannot be read`);
+      await leased.stop();
+      await backend.db.updateTable('executions').set({ payload: original }).where('name', '=', 'lease-bad').execute();
+      await engine.start();
+      expect(WP[(await engine.waitForExecution(id('lease-bad'))).closure!.phase]).toBe('SUCCEEDED');
+    }, 120_000);
+
     it('runs a cached task again when its cached outputs cannot be read', async () => {
       await engine.createExecution({ workflow: cached.id(settings), name: 'cache-1', inputs: { n: 2 } });
       expect(WP[(await engine.waitForExecution(id('cache-1'))).closure!.phase]).toBe('SUCCEEDED');
