@@ -1,7 +1,8 @@
 // Shared plumbing of the type builders: constructing FlyteType objects and raising coded errors.
 import type { Literal, LiteralType, Primitive } from '../gen/flyteidl/core/index.js';
 import { LiteralTypeError } from '../errors.js';
-import { checkLiteralNesting, checkLiteralTypeNesting } from '../nesting/checks.js';
+import { checkLiteralNesting, checkLiteralTypeNesting, literalTypeNesting } from '../nesting/checks.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { describeLiteral, describeLiteralType, describeValue } from './describe.js';
 import type { FlyteType } from './flyte-type.js';
 
@@ -29,7 +30,9 @@ export function define<V, I, K extends string, A extends string = K, B = never>(
 ): FlyteType<V, I, K, A, B> {
   const read = options.readsUnionLiterals === true ? (l: Literal) => l : unwrapUnion;
   // Every type is built from types within the limit, so its conversions recurse at most that deep.
-  checkLiteralTypeNesting(spec.literalType, describeLiteralType(spec.literalType, MAX_DESCRIBED));
+  if (literalTypeNesting(spec.literalType) > MAX_NESTING_DEPTH) {
+    checkLiteralTypeNesting(spec.literalType, describeLiteralType(spec.literalType, MAX_DESCRIBED));
+  }
   const type: FlyteType<V, I, K, A, B> = {
     literalType: spec.literalType,
     description: describeLiteralType(spec.literalType),

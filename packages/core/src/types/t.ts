@@ -6,7 +6,8 @@ import {
   SimpleType,
 } from '../gen/flyteidl/core/index.js';
 import { DefinitionError } from '../errors.js';
-import { checkLiteralTypeNesting } from '../nesting/checks.js';
+import { checkLiteralTypeNesting, literalTypeNesting } from '../nesting/checks.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { literalTypesEqual } from './castability.js';
 import { list, map, optional, union } from './containers.js';
 import { directory, file, schema, structuredDataset, type SchemaColumnType } from './data.js';
@@ -79,7 +80,7 @@ const COLUMN_NAMES: Record<ColumnType, SchemaColumnType> = {
  */
 export function typeFromLiteralType(type: LiteralType, options: TypeFromLiteralTypeOptions = {}): AnyFlyteType {
   // Before the recursive build: a type read from a registration or a literal may nest thousands of levels.
-  checkLiteralTypeNesting(type, describeLiteralType(type, 3));
+  if (literalTypeNesting(type) > MAX_NESTING_DEPTH) checkLiteralTypeNesting(type, describeLiteralType(type, 3));
   return fromType(type, options);
 }
 
