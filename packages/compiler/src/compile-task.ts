@@ -2,7 +2,7 @@
 // image, a command when the task has inputs or outputs, Kubernetes quantities as resources; pod specs with
 // valid container names) and wraps it as a CompiledTask.
 import { clone, create } from '@bufbuild/protobuf';
-import { idl, isKubernetesQuantity } from '@flyte-ts/core';
+import { checkTaskNesting, idl, isKubernetesQuantity } from '@flyte-ts/core';
 import { CompileError, IssueScope } from './errors.js';
 import { identifierText } from './ids.js';
 
@@ -19,8 +19,12 @@ export interface CompileTaskOptions {
  * Compiles a task template.
  * @throws {CompileError} listing every issue: `ValueRequired` (no id, no image, no command), `UnrecognizedValue`
  *   (a resource that is not a quantity), `InvalidValue` (a pod spec that is not one, or a bad container name).
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` when its interface types, custom configuration or pod spec nest
+ *   deeper than `MAX_NESTING_DEPTH`.
  */
 export function compileTask(template: idl.core.TaskTemplate, options: CompileTaskOptions = {}): idl.core.CompiledTask {
+  // Before anything walks the template recursively (validation, the copy): deep types or configs are refused.
+  checkTaskNesting(template, `task ${template.id?.name ?? identifierText(template.id)}`);
   const scope = new IssueScope();
   validateTask(template, scope);
   if (scope.hasErrors())

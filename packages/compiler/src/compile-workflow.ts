@@ -2,12 +2,12 @@
 // needs is given, then validates and compiles the workflow (and the subworkflows it calls) into a
 // CompiledWorkflowClosure: templates with start and end nodes, resolved promises, and connections.
 import { clone, create } from '@bufbuild/protobuf';
-import { idl } from '@flyte-ts/core';
+import { checkParametersNesting, checkTaskNesting, formatIdentifier, idl } from '@flyte-ts/core';
 import { START_NODE_ID } from './builder.js';
 import { CompileError, IssueScope } from './errors.js';
 import { identifierText, idKey } from './ids.js';
 import { toCompiledLaunchPlans, type InterfaceProvider } from './launch-plans.js';
-import { collectRequirements, indexWorkflows } from './requirements.js';
+import { checkWorkflowsNesting, collectRequirements, indexWorkflows } from './requirements.js';
 import type { CompileContext } from './builder.js';
 import { validateWorkflow } from './validate-workflow.js';
 
@@ -19,6 +19,8 @@ import { validateWorkflow } from './validate-workflow.js';
  * Flyte does; pass tasks in `getRequirements` order to match Flyte's own outputs.
  * @throws {CompileError} with every issue found (codes such as `TaskReferenceNotFound`, `ParameterNotBound`,
  *   `MismatchingTypes`, `CycleDetected`, `UnreachableNodes`, ... and the node ids they concern).
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the node when a workflow nests deeper than
+ *   `MAX_NESTING_DEPTH` (branches, map tasks, conditions, constants and types count; see `MAX_NESTING_DEPTH`).
  */
 export function compileWorkflow(
   primary: idl.core.WorkflowTemplate,
@@ -31,6 +33,19 @@ export function compileWorkflow(
   const fail = (): never => {
     throw new CompileError(name, scope.issues);
   };
+
+  // Before anything walks the templates recursively (copies, validation): what nests too deep is refused.
+  checkWorkflowsNesting(primary, subWorkflows);
+  for (const task of tasks) {
+    if (task.template !== undefined) checkTaskNesting(task.template, `task ${formatIdentifier(task.template.id)}`);
+  }
+  for (const provider of launchPlans) {
+    checkParametersNesting(
+      provider.expectedInputs,
+      provider.fixedInputs,
+      `launch plan ${formatIdentifier(provider.id)}`,
+    );
+  }
 
   const workflow = clone(idl.core.WorkflowTemplateSchema, primary);
 

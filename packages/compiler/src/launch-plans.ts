@@ -1,6 +1,6 @@
 // Launch plans as the compiler sees them: an id and the interface a node launching them must satisfy.
 import { clone, create } from '@bufbuild/protobuf';
-import { idl } from '@flyte-ts/core';
+import { checkParametersNesting, formatIdentifier, idl } from '@flyte-ts/core';
 
 /** What the compiler needs of a launch plan a workflow launches (Flyte's InterfaceProvider). */
 export interface InterfaceProvider {
@@ -40,12 +40,16 @@ export function launchPlanInterface(launchPlan: idl.admin.LaunchPlan): Interface
  * The interface of a launch plan computed from its spec and the interface of the workflow it launches, as
  * FlyteAdmin does at registration: every workflow input that is not fixed is expected: with the launch plan's
  * default when it has one, required otherwise. The workflow's outputs are the expected outputs.
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the input when a default, a fixed input or a type nests
+ *   deeper than `MAX_NESTING_DEPTH`.
  */
 export function launchPlanInterfaceFromSpec(
   id: idl.core.Identifier,
   spec: idl.admin.LaunchPlanSpec,
   workflowInterface: idl.core.TypedInterface | undefined,
 ): InterfaceProvider {
+  // Before the parameters are copied (recursively): deep defaults or fixed inputs are refused.
+  checkParametersNesting(spec.defaultInputs, spec.fixedInputs, `launch plan ${formatIdentifier(id)}`);
   const fixed = spec.fixedInputs?.literals ?? {};
   const defaults = spec.defaultInputs?.parameters ?? {};
   const parameters: { [name: string]: idl.core.Parameter } = {};

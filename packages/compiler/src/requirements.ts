@@ -1,5 +1,5 @@
 // getRequirements: the tasks and launch plans a workflow needs, following subworkflows, in Flyte's order.
-import type { idl } from '@flyte-ts/core';
+import { checkWorkflowNesting, formatIdentifier, type idl } from '@flyte-ts/core';
 import { CompileError, IssueScope } from './errors.js';
 import { IdentifierSet, idKey, identifierText } from './ids.js';
 
@@ -15,15 +15,30 @@ export interface WorkflowRequirements {
  * The tasks and launch plans `primary` needs: those its nodes (branch cases, array sub-nodes and the failure
  * node included) reference, and those of the subworkflows it calls, transitively.
  * @throws {CompileError} `DuplicateId` when two subworkflows have the same id.
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the node when a workflow nests deeper than
+ *   `MAX_NESTING_DEPTH`.
  */
 export function getRequirements(
   primary: idl.core.WorkflowTemplate,
   subWorkflows: readonly idl.core.WorkflowTemplate[] = [],
 ): WorkflowRequirements {
+  checkWorkflowsNesting(primary, subWorkflows);
   const scope = new IssueScope();
   const index = indexWorkflows(subWorkflows, scope);
   if (scope.hasErrors()) throw new CompileError(`workflow ${primary.id?.name ?? ''}`, scope.issues);
   return collectRequirements(primary, index, true, scope);
+}
+
+/**
+ * Refuses a workflow or subworkflow nesting deeper than `MAX_NESTING_DEPTH`, before the recursive walks of
+ * compilation (a workflow may hold thousands of nested branches).
+ */
+export function checkWorkflowsNesting(
+  primary: idl.core.WorkflowTemplate,
+  subWorkflows: readonly idl.core.WorkflowTemplate[],
+): void {
+  checkWorkflowNesting(primary, `workflow ${formatIdentifier(primary.id)}`);
+  for (const sub of subWorkflows) checkWorkflowNesting(sub, `subworkflow ${formatIdentifier(sub.id)}`);
 }
 
 /** Subworkflow templates by id; duplicates are `DuplicateId` issues. */

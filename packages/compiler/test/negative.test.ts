@@ -2,7 +2,7 @@
 // never a crash (and never a silent success).
 import { clone, create, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { idl, t } from '@flyte-ts/core';
+import { idl, MAX_NESTING_DEPTH, NestingTooDeepError, t } from '@flyte-ts/core';
 import {
   CompileError,
   compileTask,
@@ -523,14 +523,26 @@ describe('malformed workflows and tasks', () => {
     }
   });
 
-  it('compiles very deep nesting without a stack overflow', () => {
-    const deep = workflow([nestedBranch(400)]);
-    const innermost = Array.from({ length: 401 }, () => 'n0').join('-');
+  it('compiles nesting up to the limit, refuses deeper nesting with NESTING_TOO_DEEP, never a stack overflow', () => {
+    const deepest = workflow([nestedBranch(MAX_NESTING_DEPTH)]);
+    const innermost = Array.from({ length: MAX_NESTING_DEPTH + 1 }, () => 'n0').join('-');
     try {
-      compileWorkflow(deep, [], tasks);
+      compileWorkflow(deepest, [], tasks);
       expect.unreachable();
     } catch (error) {
       expect((error as CompileError).has('MismatchingTypes', innermost)).toBe(true);
+    }
+    for (const depth of [MAX_NESTING_DEPTH + 1, 400]) {
+      let error: unknown;
+      try {
+        compileWorkflow(workflow([nestedBranch(depth)]), [], tasks);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(NestingTooDeepError);
+      expect((error as NestingTooDeepError).code).toBe('NESTING_TOO_DEEP');
+      // The first node past the limit, named as compilation names it.
+      expect((error as NestingTooDeepError).id).toBe(innermost);
     }
     let chain: idl.core.WorkflowTemplate = workflow([taskNode('n0', 'inc', { x: promise('', 'x') })], {
       name: 'level0',

@@ -39,6 +39,13 @@ export const CORE_ERROR_CODES = [
   'UNAVAILABLE',
   /** A file, directory or dataset operation has no blob store, raw-output prefix or dataset codec to use. */
   'NO_DATA_ACCESS',
+  /**
+   * A value, type, workflow or record nests deeper than every protobuf reader accepts: more than
+   * `MAX_NESTING_DEPTH` levels, or a stored record deeper than `MAX_MESSAGE_DEPTH` messages.
+   */
+  'NESTING_TOO_DEEP',
+  /** A stored record cannot be decoded (corrupt, or nested deeper than protobuf readers accept); `id` names it. */
+  'UNREADABLE_RECORD',
 ] as const;
 
 /** One of {@link CORE_ERROR_CODES}. */
@@ -182,5 +189,40 @@ export class UnavailableError extends FlyteError<'UNAVAILABLE'> {
    */
   constructor(message: string, options: FlyteErrorOptions = {}) {
     super('UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * Something nests deeper than every protobuf reader accepts: a value, type or workflow with more than
+ * `MAX_NESTING_DEPTH` levels, or a record deeper than `MAX_MESSAGE_DEPTH` messages. Refused where it enters,
+ * before anything is written; `id` names it (a value path such as `inputs.x`, a node id, a record).
+ */
+export class NestingTooDeepError extends FlyteError<'NESTING_TOO_DEEP'> {
+  /** The limit that was exceeded (levels, or messages for a record). */
+  readonly limit: number;
+
+  /**
+   * @param message what nests too deep and what to change
+   * @param limit the limit that was exceeded
+   * @param options the id of what nests too deep, and the cause
+   */
+  constructor(message: string, limit: number, options: FlyteErrorOptions = {}) {
+    super('NESTING_TOO_DEEP', message, options);
+    this.limit = limit;
+  }
+}
+
+/**
+ * A stored record cannot be decoded: it is corrupt, or nests deeper than protobuf readers accept (written by an
+ * older version that did not refuse it). Only the call reading that record fails; lists leave it out of their
+ * items and report it in `Page.unreadable`. `id` names the record.
+ */
+export class UnreadableRecordError extends FlyteError<'UNREADABLE_RECORD'> {
+  /**
+   * @param message which record and why
+   * @param options the id of the record, and the decoding error as cause
+   */
+  constructor(message: string, options: FlyteErrorOptions = {}) {
+    super('UNREADABLE_RECORD', message, options);
   }
 }

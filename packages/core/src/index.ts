@@ -12,8 +12,10 @@ export {
   InvalidArgumentError,
   isFlyteError,
   LiteralTypeError,
+  NestingTooDeepError,
   NotFoundError,
   UnavailableError,
+  UnreadableRecordError,
   type CoreErrorCode,
   type FlyteErrorOptions,
 } from './errors.js';
@@ -85,6 +87,23 @@ export {
   literalTypeText,
   MESSAGEPACK_TAG,
 } from './types/infer.js';
+
+// Nesting: how deep values, types and workflows may nest so that every protobuf reader reads them back
+export { MAX_MESSAGE_DEPTH, MAX_NESTING_DEPTH } from './nesting/limits.js';
+export {
+  checkJsonNesting,
+  checkLiteralMapNesting,
+  checkLiteralNesting,
+  checkLiteralTypeNesting,
+  checkParametersNesting,
+  checkTaskNesting,
+  checkWorkflowNesting,
+  jsonNesting,
+  literalNesting,
+  literalTypeNesting,
+} from './nesting/checks.js';
+export { checkMessageDepth, messageDepth } from './nesting/message-depth.js';
+export { checkTransitionDepth } from './nesting/transition-depth.js';
 
 // Literals
 export { fromLiteralMap, toLiteralMap, type LiteralMapOptions } from './literals/literal-map.js';

@@ -3,6 +3,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
+  checkLiteralNesting,
   DataStore,
   describeIdentifier,
   formatExecutionId,
@@ -43,6 +44,7 @@ import { ExecutorError } from './errors.js';
 import { resolveInputs, type ExecutionInputs } from './inputs.js';
 import { Metrics } from './observability/metrics.js';
 import { FunctionTaskPlugin, type FunctionTask } from './plugins/function-plugin.js';
+import { mapPage } from './pages.js';
 import { PluginRegistry } from './plugins/registry.js';
 import { Registrar, runsWorkflow } from './registration.js';
 import { ExecutionRunner, signalUri } from './runtime/execution-runner.js';
@@ -285,6 +287,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         ...(token === undefined ? {} : { token }),
       });
       for (const record of page.items) await this.run(record);
+      for (const error of page.unreadable ?? []) this.services.warn(`execution ${error.id} cannot be read`, error);
       token = page.nextToken;
     } while (token !== undefined);
   }
@@ -515,6 +518,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * @throws {ExecutorError} `INVALID_INPUTS`, `UNSUPPORTED_TASK_TYPE`, `TOO_MANY_EXECUTIONS`,
    *   `UNKNOWN_PROJECT_DOMAIN`
    * @throws {AlreadyExistsError} when the name is taken in the project-domain
+   * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the input that nests deeper than `MAX_NESTING_DEPTH`
    */
   async createExecution(request: CreateExecutionRequest): Promise<idl.admin.Execution> {
     return this.launch(request, { mode: Mode.MANUAL });
@@ -885,7 +889,16 @@ export class Engine extends EventEmitter<EngineEvents> {
         continue;
       }
       this.leases.set(key, lease);
-      const record = await this.store.getExecution(lease.execution);
+      let record: ExecutionRecord | undefined;
+      try {
+        record = await this.store.getExecution(lease.execution);
+      } catch (error) {
+        // A record no reader can decode is left (and reported), not held: the other claims go on.
+        if (!isFlyteError(error, 'UNREADABLE_RECORD')) throw error;
+        this.services.warn(`execution ${formatExecutionId(lease.execution)} cannot be read`, error);
+        await this.release(key);
+        continue;
+      }
       if (record === undefined || isTerminalWorkflowPhase(record.execution.closure?.phase ?? WP.UNDEFINED)) {
         await this.release(key);
         continue;
@@ -1064,11 +1077,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Executions, newest first by default, with Flyte's filters, sort keys and pagination. */
   async listExecutions(query: ListQuery = {}): Promise<Page<idl.admin.Execution>> {
-    const page = await this.store.listExecutions(query);
-    return {
-      items: page.items.map((r) => r.execution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listExecutions(query), (r) => r.execution);
   }
 
   /** Resolves with the execution once it has ended. */
@@ -1226,11 +1235,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     id: idl.core.WorkflowExecutionIdentifier,
     query: ListQuery & { readonly parentNodeId?: string } = { parentNodeId: '' },
   ): Promise<Page<idl.admin.NodeExecution>> {
-    const page = await this.store.listNodeExecutions(id, query);
-    return {
-      items: page.items.map((r) => r.nodeExecution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listNodeExecutions(id, query), (r) => r.nodeExecution);
   }
 
   /** A node execution, or undefined. */
@@ -1243,11 +1248,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     id: idl.core.NodeExecutionIdentifier,
     query: ListQuery = {},
   ): Promise<Page<idl.admin.TaskExecution>> {
-    const page = await this.store.listTaskExecutions(id, query);
-    return {
-      items: page.items.map((r: TaskExecutionRecord) => r.taskExecution),
-      ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }),
-    };
+    return mapPage(await this.store.listTaskExecutions(id, query), (r: TaskExecutionRecord) => r.taskExecution);
   }
 
   /** The event log of an execution. */
@@ -1270,8 +1271,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Sets a signal of an execution (what a `waitForInput` or `approve` gate waits for). Setting a signal twice
    * keeps the first value.
+   * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` for a value nesting deeper than `MAX_NESTING_DEPTH`
    */
   async setSignal(id: idl.core.WorkflowExecutionIdentifier, signalId: string, value: idl.core.Literal): Promise<void> {
+    checkLiteralNesting(value, `signal ${signalId}`);
     await this.mustGetExecution(id);
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(signalId)) {
       throw new ExecutorError('INVALID_SIGNAL', `signal name ${JSON.stringify(signalId)} is invalid`, { id: signalId });

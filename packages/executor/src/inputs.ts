@@ -3,6 +3,7 @@
 import { create } from '@bufbuild/protobuf';
 import {
   areTypesCastable,
+  checkLiteralNesting,
   describeLiteralType,
   formatIdentifier,
   idl,
@@ -23,6 +24,8 @@ function isLiteralMap(value: ExecutionInputs): value is idl.core.LiteralMap {
  * The complete inputs of an execution of `launchPlan`.
  * @throws {ExecutorError} `INVALID_INPUTS` naming the input: unknown, fixed by the launch plan, missing, or of
  *   the wrong type.
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the input (`inputs.x`) when it nests deeper than
+ *   `MAX_NESTING_DEPTH`.
  */
 export function resolveInputs(launchPlan: idl.admin.LaunchPlan, given: ExecutionInputs = {}): idl.core.LiteralMap {
   const where = formatIdentifier(launchPlan.id);
@@ -48,6 +51,8 @@ export function resolveInputs(launchPlan: idl.admin.LaunchPlan, given: Execution
     let literal: idl.core.Literal;
     if (isLiteralMap(given)) {
       literal = value as idl.core.Literal;
+      // Refused before the recursive type checks, and before anything is written: no reader could read it back.
+      checkLiteralNesting(literal, `inputs.${name}`);
       const actual = literalTypeForLiteral(literal);
       if (actual !== undefined && !areTypesCastable(actual, type)) {
         throw new ExecutorError(
@@ -60,7 +65,7 @@ export function resolveInputs(launchPlan: idl.admin.LaunchPlan, given: Execution
       try {
         literal = typeFromLiteralType(type).toLiteral(value as never, `inputs.${name}`);
       } catch (error) {
-        if (!isFlyteError(error)) throw error;
+        if (!isFlyteError(error) || error.code === 'NESTING_TOO_DEEP') throw error;
         throw new ExecutorError('INVALID_INPUTS', error.message, { id: name, cause: error });
       }
     }

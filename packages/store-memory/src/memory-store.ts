@@ -1,9 +1,12 @@
 // MemoryStore: the Store port in process memory. It is the engine's test and benchmark store, so it is built for
 // speed: one Map lookup per get by id, per-execution indexes of nodes, attempts and events, and no copies.
 import { create } from '@bufbuild/protobuf';
+import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import {
   AlreadyExistsError,
   checkExecutionNotices,
+  checkMessageDepth,
+  checkTransitionDepth,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
@@ -165,7 +168,7 @@ export class MemoryStore implements Store {
 
   async createTask(task: Registered<Task>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    return this.#register(this.#tasks, task, 'task');
+    return this.#register(this.#tasks, task, 'task', idl.admin.TaskSchema);
   }
 
   async getTask(id: idl.core.Identifier, options?: OperationOptions): Promise<Task | undefined> {
@@ -180,7 +183,7 @@ export class MemoryStore implements Store {
 
   async createWorkflow(workflow: Registered<Workflow>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    return this.#register(this.#workflows, workflow, 'workflow');
+    return this.#register(this.#workflows, workflow, 'workflow', idl.admin.WorkflowSchema);
   }
 
   async getWorkflow(id: idl.core.Identifier, options?: OperationOptions): Promise<Workflow | undefined> {
@@ -195,7 +198,7 @@ export class MemoryStore implements Store {
 
   async createLaunchPlan(launchPlan: Registered<LaunchPlan>, options?: OperationOptions): Promise<CreateResult> {
     throwIfAborted(options?.signal);
-    const result = this.#register(this.#launchPlans, launchPlan, 'launch plan');
+    const result = this.#register(this.#launchPlans, launchPlan, 'launch plan', idl.admin.LaunchPlanSchema);
     if (result === 'created' && launchPlan.entity.closure?.state === LaunchPlanState.ACTIVE) {
       this.#activate(launchPlan.entity.id!);
     }
@@ -251,9 +254,14 @@ export class MemoryStore implements Store {
   async createEntities(batch: EntityBatch, options?: OperationOptions): Promise<EntityBatchResult> {
     throwIfAborted(options?.signal);
     // Every entity is checked before the first write: a refused one leaves the whole batch unwritten.
-    const tasks = this.#planRegistrations(this.#tasks, batch.tasks, 'task');
-    const workflows = this.#planRegistrations(this.#workflows, batch.workflows, 'workflow');
-    const launchPlans = this.#planRegistrations(this.#launchPlans, batch.launchPlans, 'launch plan');
+    const tasks = this.#planRegistrations(this.#tasks, batch.tasks, 'task', idl.admin.TaskSchema);
+    const workflows = this.#planRegistrations(this.#workflows, batch.workflows, 'workflow', idl.admin.WorkflowSchema);
+    const launchPlans = this.#planRegistrations(
+      this.#launchPlans,
+      batch.launchPlans,
+      'launch plan',
+      idl.admin.LaunchPlanSchema,
+    );
     for (const write of tasks) this.#insertEntity(write.rows, write.key, write.registered);
     for (const write of workflows) this.#insertEntity(write.rows, write.key, write.registered);
     for (const write of launchPlans) {
@@ -279,6 +287,7 @@ export class MemoryStore implements Store {
         { id: formatExecutionId(id) },
       );
     }
+    checkMessageDepth(idl.admin.ExecutionSchema, record.execution, `execution ${formatExecutionId(id)}`);
     const stored = executionRecord(record, 1, record.inputsUri);
     this.#insertExecution(key, stored);
     return stored;
@@ -497,8 +506,9 @@ export class MemoryStore implements Store {
     rows: Map<string, EntityRow<T>>,
     registered: Registered<T>,
     kind: string,
+    schema: GenMessage<T>,
   ): CreateResult {
-    const [write] = this.#planRegistrations(rows, [registered], kind);
+    const [write] = this.#planRegistrations(rows, [registered], kind, schema);
     this.#insertEntity(rows, write!.key, write!.registered);
     return write!.result;
   }
@@ -511,6 +521,7 @@ export class MemoryStore implements Store {
     rows: Map<string, EntityRow<T>>,
     list: readonly Registered<T>[] | undefined,
     kind: string,
+    schema: GenMessage<T>,
   ): RegistrationWrite<T>[] {
     const planned = new Map<string, string>();
     return (list ?? []).map((registered) => {
@@ -523,6 +534,8 @@ export class MemoryStore implements Store {
       const key = entityKey(id);
       const digest = planned.get(key) ?? rows.get(key)?.digest;
       if (digest === undefined) {
+        // What the Postgres store could not read back is refused here too: the stores accept the same records.
+        checkMessageDepth(schema, registered.entity, `${kind} ${formatIdentifier(id)}`);
         planned.set(key, registered.digest);
         return { rows, key, registered, result: 'created' };
       }
@@ -584,6 +597,7 @@ export class MemoryStore implements Store {
 
   /** Checks a transition and computes what it writes, without writing anything. */
   #planCommit(transition: ExecutionTransition): CommitPlan {
+    checkTransitionDepth(transition);
     let execution: CommitPlan['execution'];
     if (transition.execution !== undefined) {
       const { record, expectedRevision } = transition.execution;

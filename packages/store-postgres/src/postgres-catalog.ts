@@ -19,6 +19,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { bytes, int8Number } from './codec.js';
 import { throwIfAborted, translateError } from './errors.js';
+import { decode } from './records.js';
 import type { PostgresDatabase } from './schema.js';
 
 type Db = Kysely<PostgresDatabase>;
@@ -278,7 +279,8 @@ async function taggedEntry(db: Db | Trx, dataset: DatasetID, tag: string): Promi
     .where('t.name', '=', tag)
     .executeTakeFirst();
   if (row === undefined) return undefined;
-  const artifact = fromBinary(idl.datacatalog.ArtifactSchema, bytes(row.payload));
+  const what = `${dataset.project}/${dataset.domain}/${dataset.name}/${dataset.version}:${tag}`;
+  const artifact = decode(idl.datacatalog.ArtifactSchema, row.payload, 'cached artifact', what);
   const literals: { [name: string]: idl.core.Literal } = {};
   for (const data of artifact.data) literals[data.name] = data.value ?? create(idl.core.LiteralSchema);
   const outputs = create(idl.core.LiteralMapSchema, { literals });

@@ -1,10 +1,12 @@
 // PostgresStore: the Store port on PostgreSQL through Kysely. Every method is one statement or one transaction;
 // a commit locks the rows of the executions it touches (in key order, so commits never deadlock each other),
 // checks every revision and the lease, then writes everything, so it applies fully or not at all.
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
   AlreadyExistsError,
   checkExecutionNotices,
+  checkMessageDepth,
+  checkTransitionDepth,
   ConflictError,
   formatExecutionId,
   formatIdentifier,
@@ -34,7 +36,7 @@ import {
 } from '@flyte-ts/core';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { bytes, compositeKey, int8Number, taskKey } from './codec.js';
+import { compositeKey, int8Number, taskKey } from './codec.js';
 import { throwIfAborted, translateError } from './errors.js';
 import {
   EVENT_LIST,
@@ -49,6 +51,7 @@ import {
 import { listPage, type SqlListDefinition } from './list-engine.js';
 import { TERMINAL_PHASES } from './migrations.js';
 import {
+  decode,
   eventFromRow,
   eventRow,
   executionColumns,
@@ -57,6 +60,7 @@ import {
   nanosColumn,
   nodeColumns,
   nodeRecord,
+  readRows,
   requireExecutionId,
   taskColumns,
   taskRecord,
@@ -98,7 +102,10 @@ interface LockedExecution {
  * sort keys, page sizes and tokens behave exactly as in `MemoryStore`; values are always bound parameters.
  * Times (leases, schedules) come from the caller, never from the database clock. Errors: `NOT_FOUND`,
  * `ALREADY_EXISTS`, `CONFLICT`, `INVALID_ARGUMENT`, and `UNAVAILABLE` when the database cannot be reached or
- * asks for a retry (lost connection, shutdown, deadlock, serialization failure).
+ * asks for a retry (lost connection, shutdown, deadlock, serialization failure); `NESTING_TOO_DEEP` for a record
+ * no protobuf reader could read back (refused before it is written); `UNREADABLE_RECORD` for a stored payload
+ * that cannot be decoded (such as one an earlier version wrote too deep): only the read of that record fails, and
+ * lists return the other records with it in `Page.unreadable`.
  */
 export class PostgresStore implements Store {
   readonly #db: Db;
@@ -144,7 +151,8 @@ export class PostgresStore implements Store {
         .executeTakeFirstOrThrow();
       // An update changes the name, description, labels and state; the rest stays as first put.
       const { name, description, labels, state } = project;
-      const merged = { ...fromBinary(idl.admin.ProjectSchema, bytes(row.payload)), name, description, labels, state };
+      const stored = decode(idl.admin.ProjectSchema, row.payload, 'project', project.id);
+      const merged = { ...stored, name, description, labels, state };
       await trx
         .updateTable('projects')
         .set({ name, state, payload: toBinary(idl.admin.ProjectSchema, merged) })
@@ -156,7 +164,7 @@ export class PostgresStore implements Store {
   async getProject(id: string, options?: OperationOptions): Promise<Project | undefined> {
     return this.#run(`get project ${id}`, options, async () => {
       const row = await this.#db.selectFrom('projects').select('payload').where('id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(idl.admin.ProjectSchema, bytes(row.payload));
+      return row === undefined ? undefined : decode(idl.admin.ProjectSchema, row.payload, 'project', id);
     });
   }
 
@@ -165,7 +173,7 @@ export class PostgresStore implements Store {
       const page = await listPage(PROJECT_LIST, query, {}, (p) =>
         this.#db
           .selectFrom('projects')
-          .select('payload')
+          .select(['id', 'payload'])
           .select(p.keys)
           .where(p.where)
           .orderBy(p.orderBy)
@@ -173,7 +181,7 @@ export class PostgresStore implements Store {
           .execute(),
       );
       return {
-        items: page.rows.map((row) => fromBinary(idl.admin.ProjectSchema, bytes(row.payload))),
+        ...readRows(page.rows, (row) => decode(idl.admin.ProjectSchema, row.payload, 'project', row.id)),
         nextToken: page.nextToken,
       };
     });
@@ -293,13 +301,15 @@ export class PostgresStore implements Store {
     return this.#run(`get active launch plan ${project}/${domain}/${name}`, options, async () => {
       const row = await this.#db
         .selectFrom('launch_plans')
-        .select('payload')
+        .select(['version', 'payload'])
         .where('project', '=', project)
         .where('domain', '=', domain)
         .where('name', '=', name)
         .where('state', '=', LaunchPlanState.ACTIVE)
         .executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(idl.admin.LaunchPlanSchema, bytes(row.payload));
+      return row === undefined
+        ? undefined
+        : decode(idl.admin.LaunchPlanSchema, row.payload, 'launch plan', `${project}/${domain}/${name}/${row.version}`);
     });
   }
 
@@ -336,6 +346,7 @@ export class PostgresStore implements Store {
   ): Promise<ExecutionRecord> {
     throwIfAborted(options?.signal);
     const id = requireExecutionId(record.execution.id, 'execution');
+    checkMessageDepth(idl.admin.ExecutionSchema, record.execution, `execution ${formatExecutionId(id)}`);
     const columns = executionColumns(record);
     return this.#run(`create execution ${formatExecutionId(id)}`, options, async () => {
       const inserted = await this.#db
@@ -368,7 +379,7 @@ export class PostgresStore implements Store {
     return this.#run(`get execution ${formatExecutionId(id)}`, options, async () => {
       const row = await this.#db
         .selectFrom('executions')
-        .select(['payload', 'revision', 'state', 'inputs_uri'])
+        .select(['project', 'domain', 'name', 'payload', 'revision', 'state', 'inputs_uri'])
         .where('project', '=', id.project)
         .where('domain', '=', id.domain)
         .where('name', '=', id.name)
@@ -386,7 +397,7 @@ export class PostgresStore implements Store {
       const page = await listPage(EXECUTION_LIST, query, {}, (p) =>
         this.#db
           .selectFrom('executions')
-          .select(['payload', 'revision', 'inputs_uri'])
+          .select(['project', 'domain', 'name', 'payload', 'revision', 'inputs_uri'])
           .$if(includeState, (qb) => qb.select('state'))
           .select(p.keys)
           .where(p.where)
@@ -394,7 +405,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => executionRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => executionRecord(row)), nextToken: page.nextToken };
     });
   }
 
@@ -516,11 +527,11 @@ export class PostgresStore implements Store {
       if (execution === undefined) return undefined;
       const row = await this.#db
         .selectFrom('node_executions')
-        .select(['payload', 'parent_node_id', 'revision', 'state'])
+        .select(['node_id', 'payload', 'parent_node_id', 'revision', 'state'])
         .where('execution_pk', '=', executionPk(this.#db, execution))
         .where('node_id', '=', id.nodeId)
         .executeTakeFirst();
-      return row === undefined ? undefined : nodeRecord(row);
+      return row === undefined ? undefined : nodeRecord(row, execution);
     });
   }
 
@@ -535,7 +546,7 @@ export class PostgresStore implements Store {
       const page = await listPage(NODE_EXECUTION_LIST, query, { scope }, (p) =>
         this.#db
           .selectFrom('node_executions')
-          .select(['payload', 'parent_node_id', 'revision', 'state'])
+          .select(['node_id', 'payload', 'parent_node_id', 'revision', 'state'])
           .select(p.keys)
           .where('execution_pk', '=', executionPk(this.#db, execution))
           .$if(parent !== undefined, (qb) => qb.where('parent_node_id', '=', parent!))
@@ -544,7 +555,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => nodeRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => nodeRecord(row, execution)), nextToken: page.nextToken };
     });
   }
 
@@ -557,13 +568,13 @@ export class PostgresStore implements Store {
       if (node?.executionId === undefined) return undefined;
       const row = await this.#db
         .selectFrom('task_executions')
-        .select(['payload', 'revision'])
+        .select(['node_id', 'retry_attempt', 'payload', 'revision'])
         .where('execution_pk', '=', executionPk(this.#db, node.executionId))
         .where('node_id', '=', node.nodeId)
         .where('retry_attempt', '=', id.retryAttempt)
         .where('task_key', '=', taskKey(id.taskId))
         .executeTakeFirst();
-      return row === undefined ? undefined : taskRecord(row);
+      return row === undefined ? undefined : taskRecord(row, node.executionId);
     });
   }
 
@@ -578,7 +589,7 @@ export class PostgresStore implements Store {
       const page = await listPage(TASK_EXECUTION_LIST, query, { scope }, (p) =>
         this.#db
           .selectFrom('task_executions')
-          .select(['payload', 'revision'])
+          .select(['node_id', 'retry_attempt', 'payload', 'revision'])
           .select(p.keys)
           .$if(execution === undefined, (qb) => qb.where(sql<boolean>`false`))
           .$if(execution !== undefined, (qb) => qb.where('execution_pk', '=', executionPk(this.#db, execution!)))
@@ -588,7 +599,7 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => taskRecord(row)), nextToken: page.nextToken };
+      return { ...readRows(page.rows, (row) => taskRecord(row, execution)), nextToken: page.nextToken };
     });
   }
 
@@ -609,7 +620,11 @@ export class PostgresStore implements Store {
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => eventFromRow(row)), nextToken: page.nextToken };
+      const id = formatExecutionId(execution);
+      return {
+        ...readRows(page.rows, (row) => eventFromRow(row, `${id} #${String(row.list_seq)}`)),
+        nextToken: page.nextToken,
+      };
     });
   }
 
@@ -815,7 +830,7 @@ export class PostgresStore implements Store {
         .where('name', '=', id.name)
         .where('version', '=', id.version)
         .executeTakeFirst();
-      return row === undefined ? undefined : fromBinary(schema, bytes(row.payload));
+      return row === undefined ? undefined : decode(schema, row.payload, kindOf(table), formatIdentifier(id));
     });
   }
 
@@ -830,14 +845,17 @@ export class PostgresStore implements Store {
       const page = await listPage(definition, query, {}, (p) =>
         this.#db
           .selectFrom(table as 'tasks')
-          .select('payload')
+          .select(['project', 'domain', 'name', 'version', 'payload'])
           .select(p.keys)
           .where(p.where)
           .orderBy(p.orderBy)
           .limit(p.limit)
           .execute(),
       );
-      return { items: page.rows.map((row) => fromBinary(schema, bytes(row.payload))), nextToken: page.nextToken };
+      const kind = kindOf(table);
+      const read = (row: { project: string; domain: string; name: string; version: string; payload: Uint8Array }) =>
+        decode(schema, row.payload, kind, `${row.project}/${row.domain}/${row.name}/${row.version}`);
+      return { ...readRows(page.rows, read), nextToken: page.nextToken };
     });
   }
 }
@@ -890,6 +908,8 @@ interface EventWrite {
 
 /** Validates a transition and encodes its rows, without touching the database. */
 function planCommit(transition: ExecutionTransition): CommitPlan {
+  // Nothing of a transition holding a record no reader could read back is written.
+  checkTransitionDepth(transition);
   const keys = new Map<string, WorkflowExecutionIdentifier>();
   const touch = (id: WorkflowExecutionIdentifier): string => {
     const key = executionKey(id);
@@ -1204,6 +1224,8 @@ function entityWrite<T extends Task | Workflow | LaunchPlan>(
       id: formatIdentifier(id),
     });
   }
+  // What no protobuf reader could read back is refused before it is written.
+  checkMessageDepth(schema, entity, `${kind} ${formatIdentifier(id)}`);
   const launchPlan = table === 'launch_plans' ? (entity as LaunchPlan) : undefined;
   return {
     table,
@@ -1319,7 +1341,7 @@ async function writeLaunchPlanState(
   row: LaunchPlanRow,
   state: idl.admin.LaunchPlanState,
 ): Promise<LaunchPlan> {
-  const launchPlan = fromBinary(idl.admin.LaunchPlanSchema, bytes(row.payload));
+  const launchPlan = decode(idl.admin.LaunchPlanSchema, row.payload, 'launch plan', `row ${String(row.seq)}`);
   const closure = launchPlan.closure ?? create(idl.admin.LaunchPlanClosureSchema);
   const updated: LaunchPlan = { ...launchPlan, closure: { ...closure, state } };
   await trx
@@ -1328,6 +1350,11 @@ async function writeLaunchPlanState(
     .where('seq', '=', String(row.seq))
     .execute();
   return updated;
+}
+
+/** The kind of entity a table holds, for messages. */
+function kindOf(table: 'tasks' | 'workflows' | 'launch_plans'): string {
+  return table === 'tasks' ? 'task' : table === 'workflows' ? 'workflow' : 'launch plan';
 }
 
 function withRevision(

@@ -1,10 +1,12 @@
 // Rows of the Store's tables from records and back: the derived columns FlyteAdmin would index (phase,
 // created_at, duration, names, mode), the protobuf payloads, and the checks a record must pass to be written.
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import {
   formatExecutionId,
   idl,
   InvalidArgumentError,
+  isFlyteError,
+  UnreadableRecordError,
   type ExecutionEvent,
   type ExecutionRecord,
   type NodeExecutionRecord,
@@ -94,36 +96,109 @@ export function taskColumns(record: Omit<TaskExecutionRecord, 'revision'>) {
   };
 }
 
-/** An execution record from its row. */
+/**
+ * Decodes a stored payload. A payload no reader decodes (corrupt, or nested deeper than protobuf readers accept, as
+ * versions before the nesting limit could write) is `UNREADABLE_RECORD` naming the record: only the call reading it
+ * fails, and lists leave it out (see {@link readRows}).
+ * @param kind what the record is (`execution`), and `id` which one (`p/d/e`), for the error
+ */
+export function decode<Desc extends DescMessage>(
+  schema: Desc,
+  payload: Uint8Array,
+  kind: string,
+  id: string,
+): MessageShape<Desc> {
+  try {
+    return fromBinary(schema, bytes(payload));
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new UnreadableRecordError(
+      `${kind} ${id} is stored but cannot be read (${why}): only this record is affected${/recursion depth/.test(why) ? '; it nests deeper than protobuf readers accept, as versions without the nesting limit (MAX_NESTING_DEPTH) could write' : ''}`,
+      { id, cause: error },
+    );
+  }
+}
+
+/**
+ * The records of a page's rows: rows that cannot be decoded are left out of `items` and reported in `unreadable`,
+ * so that one bad row never fails a whole list.
+ */
+export function readRows<R, T>(
+  rows: readonly R[],
+  read: (row: R) => T,
+): { readonly items: T[]; readonly unreadable?: UnreadableRecordError[] } {
+  const items: T[] = [];
+  const unreadable: UnreadableRecordError[] = [];
+  for (const row of rows) {
+    try {
+      items.push(read(row));
+    } catch (error) {
+      if (!isFlyteError(error, 'UNREADABLE_RECORD')) throw error;
+      unreadable.push(error as UnreadableRecordError);
+    }
+  }
+  return unreadable.length === 0 ? { items } : { items, unreadable };
+}
+
+/** An execution record from its row (with its project, domain and name, which name it when it is unreadable). */
 export function executionRecord(row: {
+  readonly project: string;
+  readonly domain: string;
+  readonly name: string;
   readonly payload: Uint8Array;
   readonly revision: number;
   readonly state?: Uint8Array | null | undefined;
   readonly inputs_uri?: string | null | undefined;
 }): ExecutionRecord {
-  const execution = fromBinary(idl.admin.ExecutionSchema, bytes(row.payload));
+  const execution = decode(
+    idl.admin.ExecutionSchema,
+    row.payload,
+    'execution',
+    `${row.project}/${row.domain}/${row.name}`,
+  );
   const record: { -readonly [K in keyof ExecutionRecord]: ExecutionRecord[K] } = { execution, revision: row.revision };
   if (row.state !== null && row.state !== undefined) record.state = bytes(row.state);
   if (row.inputs_uri !== null && row.inputs_uri !== undefined) record.inputsUri = row.inputs_uri;
   return record;
 }
 
-/** A node execution record from its row. */
-export function nodeRecord(row: {
-  readonly payload: Uint8Array;
-  readonly parent_node_id: string;
-  readonly revision: number;
-  readonly state: Uint8Array | null;
-}): NodeExecutionRecord {
-  const nodeExecution = fromBinary(idl.admin.NodeExecutionSchema, bytes(row.payload));
+/** A node execution record from its row, of execution `execution`. */
+export function nodeRecord(
+  row: {
+    readonly node_id: string;
+    readonly payload: Uint8Array;
+    readonly parent_node_id: string;
+    readonly revision: number;
+    readonly state: Uint8Array | null;
+  },
+  execution: WorkflowExecutionIdentifier,
+): NodeExecutionRecord {
+  const nodeExecution = decode(
+    idl.admin.NodeExecutionSchema,
+    row.payload,
+    'node execution',
+    `${formatExecutionId(execution)}/${row.node_id}`,
+  );
   return row.state === null
     ? { nodeExecution, parentNodeId: row.parent_node_id, revision: row.revision }
     : { nodeExecution, parentNodeId: row.parent_node_id, revision: row.revision, state: bytes(row.state) };
 }
 
-/** A task execution record from its row. */
-export function taskRecord(row: { readonly payload: Uint8Array; readonly revision: number }): TaskExecutionRecord {
-  return { taskExecution: fromBinary(idl.admin.TaskExecutionSchema, bytes(row.payload)), revision: row.revision };
+/** A task execution record from its row, of execution `execution`. */
+export function taskRecord(
+  row: {
+    readonly node_id: string;
+    readonly retry_attempt: number;
+    readonly payload: Uint8Array;
+    readonly revision: number;
+  },
+  execution: WorkflowExecutionIdentifier | undefined,
+): TaskExecutionRecord {
+  const id = `${formatExecutionId(execution)}/${row.node_id}/${row.retry_attempt}`;
+  return {
+    taskExecution: decode(idl.admin.TaskExecutionSchema, row.payload, 'task execution', id),
+    revision: row.revision,
+  };
 }
 
 /** The execution an event belongs to, its identity (entity, phase, occurred_at) and its payload. */
@@ -163,16 +238,19 @@ export function eventRow(event: ExecutionEvent): {
   }
 }
 
-/** An event from its row. */
-export function eventFromRow(row: { readonly kind: string; readonly payload: Uint8Array }): ExecutionEvent {
-  const payload = bytes(row.payload);
+/** An event from its row; `id` names it when it is unreadable (`p/d/e event 12`). */
+export function eventFromRow(row: { readonly kind: string; readonly payload: Uint8Array }, id: string): ExecutionEvent {
+  const payload = row.payload;
   switch (row.kind) {
     case 'workflow':
-      return { kind: 'workflow', event: fromBinary(idl.event.WorkflowExecutionEventSchema, payload) };
+      return {
+        kind: 'workflow',
+        event: decode(idl.event.WorkflowExecutionEventSchema, payload, 'workflow event', id),
+      };
     case 'node':
-      return { kind: 'node', event: fromBinary(idl.event.NodeExecutionEventSchema, payload) };
+      return { kind: 'node', event: decode(idl.event.NodeExecutionEventSchema, payload, 'node event', id) };
     case 'task':
-      return { kind: 'task', event: fromBinary(idl.event.TaskExecutionEventSchema, payload) };
+      return { kind: 'task', event: decode(idl.event.TaskExecutionEventSchema, payload, 'task event', id) };
     default:
       throw new Error(`execution_events holds an event of unknown kind ${JSON.stringify(row.kind)}`);
   }

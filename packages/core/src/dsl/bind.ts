@@ -3,6 +3,7 @@
 import { setOwn } from '../util/own.js';
 import type { LiteralType } from '../gen/flyteidl/core/index.js';
 import { DefinitionError, LiteralTypeError } from '../errors.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { noneLiteral, scalarLiteral } from '../literals/make.js';
 import { areTypesCastable, isNoneType } from '../types/castability.js';
 import { isPlainObject } from '../types/define.js';
@@ -21,10 +22,20 @@ export function noneBinding(type: LiteralType): BoundValue | undefined {
   return { kind: 'literal', literal: scalarLiteral({ case: 'union', value: { value: noneLiteral(), type: variant } }) };
 }
 
+/**
+ * Whether a value holds a promise within the levels a value may nest; without recursion (a constant may nest
+ * 10,000 deep: converting it then reports NESTING_TOO_DEEP).
+ */
 function containsPromise(value: unknown): boolean {
-  if (value instanceof OutputPromise) return true;
-  if (Array.isArray(value)) return value.some(containsPromise);
-  if (isPlainObject(value)) return Object.values(value).some(containsPromise);
+  const stack: { readonly value: unknown; readonly depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (current instanceof OutputPromise) return true;
+    if (depth > MAX_NESTING_DEPTH) continue;
+    if (Array.isArray(current)) for (const item of current) stack.push({ value: item, depth: depth + 1 });
+    else if (isPlainObject(current))
+      for (const item of Object.values(current)) stack.push({ value: item, depth: depth + 1 });
+  }
   return false;
 }
 

@@ -3,12 +3,13 @@
 // branch's outputs are the outputs its cases share.
 import { create } from '@bufbuild/protobuf';
 import { PrimitiveSchema, SimpleType, type LiteralType, type Primitive } from '../gen/flyteidl/core/index.js';
-import { DefinitionError } from '../errors.js';
+import { DefinitionError, NestingTooDeepError } from '../errors.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { durationFromMs, timestampFromMs } from '../literals/time.js';
 import { isOptionalType, literalTypesEqual } from '../types/castability.js';
 import { describeLiteralType } from '../types/describe.js';
 import { checkPromiseScope, nodeOf, nodeOutputs, type NodeHandle } from './entities.js';
-import { OutputPromise, promiseNode, type BooleanExpression, type Operand } from './promise.js';
+import { conditionDepth, OutputPromise, promiseNode, type BooleanExpression, type Operand } from './promise.js';
 import { currentScope, NodeIdSource, WorkflowScope, withinScope, type BuilderNode } from './scope.js';
 
 /** An operand as recorded: a promise, a typed constant, or none. */
@@ -85,6 +86,14 @@ export function conditional(name: string): ConditionalStart {
     throw new DefinitionError('INVALID_BRANCH', 'conditional needs a name');
   }
   const outer = currentScope(`conditional ${name}`);
+  // The cases' nodes are one level deeper than the branch: refused here, before the user's builder recurses further.
+  if (outer.depth + 1 > MAX_NESTING_DEPTH) {
+    throw new NestingTooDeepError(
+      `conditional ${name} in workflow ${outer.workflowName} is nested in ${outer.depth} branches: its cases would nest more than ${MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH), more than every protobuf reader can read back; move nested cases into a subworkflow`,
+      MAX_NESTING_DEPTH,
+      { id: name },
+    );
+  }
   const ids = new NodeIdSource();
   const cases: { condition: ConditionRecord; node: BuilderNode; result: BranchCase }[] = [];
   const promises: OutputPromise<unknown, string>[] = [];
@@ -125,6 +134,14 @@ export function conditional(name: string): ConditionalStart {
   };
 
   const pending = (condition: BooleanExpression) => {
+    // A condition sits in the branch (one level below the branch node); each and/or one more.
+    if (conditionDepth(condition, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH - outer.depth - 1) {
+      throw new NestingTooDeepError(
+        `conditional ${name} in workflow ${outer.workflowName}: its condition nests too many and/or in ${outer.depth} enclosing branches (together at most ${MAX_NESTING_DEPTH} levels, MAX_NESTING_DEPTH); split it with intermediate tasks or a subworkflow`,
+        MAX_NESTING_DEPTH,
+        { id: name },
+      );
+    }
     const recorded = recordCondition(name, outer, condition, promises);
     return {
       then(fn: () => BranchCase) {

@@ -1,7 +1,8 @@
 // Output promises: what a workflow builder holds in place of values. A promise names a variable of a node
 // (or of the workflow's inputs) and, optionally, a path into it (`xs[0]`, `m.key`).
 import type { LiteralType } from '../gen/flyteidl/core/index.js';
-import { DefinitionError } from '../errors.js';
+import { DefinitionError, NestingTooDeepError } from '../errors.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { describeLiteralType } from '../types/describe.js';
 import type { BuilderNode, WorkflowScope } from './scope.js';
 
@@ -147,12 +148,52 @@ export class OutputPromise<V, K extends string> {
 /** The kind of an element of a `list<...>` or `map<...>` kind. */
 export type ElementKind<K extends string> = K extends `list<${infer E}>` ? E : K extends `map<${infer E}>` ? E : string;
 
-/** `a and b` (and more) in a branch condition. */
+/**
+ * `a and b` (and more) in a branch condition. Each `and` is one level of nesting (`and(a, b, c)` is 2):
+ * a condition nests at most `MAX_NESTING_DEPTH` levels, less the branches around it.
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` past that
+ */
 export function and(first: BooleanExpression, ...rest: BooleanExpression[]): BooleanExpression {
-  return rest.reduce<BooleanExpression>((left, right) => ({ kind: 'conjunction', op: 'and', left, right }), first);
+  return conjunction('and', first, rest);
 }
 
-/** `a or b` (and more) in a branch condition. */
+/**
+ * `a or b` (and more) in a branch condition. Each `or` is one level of nesting, as for {@link and}.
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` past `MAX_NESTING_DEPTH`
+ */
 export function or(first: BooleanExpression, ...rest: BooleanExpression[]): BooleanExpression {
-  return rest.reduce<BooleanExpression>((left, right) => ({ kind: 'conjunction', op: 'or', left, right }), first);
+  return conjunction('or', first, rest);
+}
+
+function conjunction(
+  op: 'and' | 'or',
+  first: BooleanExpression,
+  rest: readonly BooleanExpression[],
+): BooleanExpression {
+  const expression = rest.reduce<BooleanExpression>((left, right) => ({ kind: 'conjunction', op, left, right }), first);
+  if (conditionDepth(expression, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
+    throw new NestingTooDeepError(
+      `${op}(...): the condition nests more than ${MAX_NESTING_DEPTH} levels of and/or (MAX_NESTING_DEPTH), more than every protobuf reader can read back; split it with intermediate tasks`,
+      MAX_NESTING_DEPTH,
+      { id: op },
+    );
+  }
+  return expression;
+}
+
+/**
+ * The levels of and/or of a condition (a comparison is 0), counted without recursion up to `limit + 1`: a
+ * condition assembled by hand may nest thousands of levels.
+ */
+export function conditionDepth(expression: BooleanExpression, limit: number): number {
+  const stack: { readonly expression: BooleanExpression; readonly depth: number }[] = [{ expression, depth: 0 }];
+  let deepest = 0;
+  while (stack.length > 0) {
+    const { expression: current, depth } = stack.pop()!;
+    if (current === null || typeof current !== 'object' || current.kind !== 'conjunction') continue;
+    if (depth + 1 > limit) return limit + 1;
+    deepest = Math.max(deepest, depth + 1);
+    stack.push({ expression: current.left, depth: depth + 1 }, { expression: current.right, depth: depth + 1 });
+  }
+  return deepest;
 }

@@ -75,6 +75,8 @@ export class WorkflowScope {
   readonly nodes: BuilderNode[] = [];
   /** Whether the builder of this scope is still running. */
   active = true;
+  /** How many branches enclose the nodes of this scope (0 for a workflow, 1 in a case of a top-level branch). */
+  readonly depth: number;
   private readonly ids: NodeIdSource;
 
   /**
@@ -84,6 +86,7 @@ export class WorkflowScope {
   constructor(workflowName: string, parent?: WorkflowScope, ids: NodeIdSource = new NodeIdSource()) {
     this.workflowName = workflowName;
     this.parent = parent;
+    this.depth = parent === undefined ? 0 : parent.depth + 1;
     this.ids = ids;
   }
 

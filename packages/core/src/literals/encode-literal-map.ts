@@ -22,6 +22,10 @@ import {
   type LiteralMap,
   type Primitive,
 } from '../gen/flyteidl/core/index.js';
+import { NestingTooDeepError } from '../errors.js';
+import { checkLiteralMapNesting } from '../nesting/checks.js';
+import { NestingWalk } from '../nesting/levels.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 
 // Tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
 const TAG_1_VARINT = 0x08; // Primitive.integer, Timestamp/Duration.seconds
@@ -281,25 +285,46 @@ function primitive(p: Primitive): boolean {
   }
 }
 
-/** The entries of a `map<string, Literal>` field (number 1). */
-function literalEntries(literals: { [key: string]: Literal }): void {
+/** The top-level variable being encoded, for a nesting error. */
+let variable = '';
+
+/** The entries of a `map<string, Literal>` field (number 1), holding literals at `level` levels of nesting. */
+function literalEntries(literals: { [key: string]: Literal }, level: number): void {
   const keys = Object.keys(literals);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
+    if (level === 0) variable = key;
     const entry = open(TAG_1_LEN);
     string(TAG_1_LEN, key);
     const value = open(TAG_2_LEN);
-    literal(literals[key]);
+    literal(literals[key], level);
     close(value);
     close(entry);
   }
 }
 
-/** The fields of a Literal, encoded here when its shape allows, else by toBinary. */
-function literal(lit: Literal | undefined): void {
+/** Refuses a literal nested deeper than every protobuf reader accepts, before recursing into it. */
+function tooDeep(): NestingTooDeepError {
+  return new NestingTooDeepError(
+    `${variable}: the value nests more than ${MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH), more than every protobuf reader can read back`,
+    MAX_NESTING_DEPTH,
+    { id: variable },
+  );
+}
+
+/** The fields of a Literal at `level` levels of nesting, encoded here when its shape allows, else by toBinary. */
+function literal(lit: Literal | undefined, level: number): void {
   const start = pos;
-  if (!fastLiteral(lit)) {
+  if (!fastLiteral(lit, level)) {
     pos = start;
+    // toBinary recurses: the literal is measured first (without recursion).
+    if (
+      typeof lit === 'object' &&
+      lit !== null &&
+      new NestingWalk(MAX_NESTING_DEPTH).literal(lit, level).run().depth > MAX_NESTING_DEPTH
+    ) {
+      throw tooDeep();
+    }
     const bytes = toBinary(LiteralSchema, lit as Literal);
     ensure(bytes.length);
     buf.set(bytes, pos);
@@ -308,7 +333,7 @@ function literal(lit: Literal | undefined): void {
 }
 
 /** Writes the fields of a Literal; false (with a partial write to discard) for a shape left to toBinary. */
-function fastLiteral(lit: Literal | undefined): boolean {
+function fastLiteral(lit: Literal | undefined, level: number): boolean {
   if (
     typeof lit !== 'object' ||
     lit === null ||
@@ -365,11 +390,12 @@ function fastLiteral(lit: Literal | undefined): boolean {
       ) {
         return false;
       }
+      if (level >= MAX_NESTING_DEPTH) throw tooDeep();
       const at = open(TAG_2_LEN);
       const items = c.literals;
       for (let i = 0; i < items.length; i++) {
         const item = open(TAG_1_LEN);
-        literal(items[i]);
+        literal(items[i], level + 1);
         close(item);
       }
       close(at);
@@ -387,8 +413,9 @@ function fastLiteral(lit: Literal | undefined): boolean {
       ) {
         return false;
       }
+      if (level >= MAX_NESTING_DEPTH) throw tooDeep();
       const at = open(TAG_3_LEN);
-      literalEntries(m.literals);
+      literalEntries(m.literals, level + 1);
       close(at);
       break;
     }
@@ -431,10 +458,12 @@ export function encodeLiteralMap(map: LiteralMap): Uint8Array {
     typeof map.literals !== 'object' ||
     map.literals === null
   ) {
+    // toBinary recurses: the literals are measured first (without recursion).
+    if (typeof map === 'object' && map !== null) checkLiteralMapNesting(map, '');
     return toBinary(LiteralMapSchema, map);
   }
   pos = 0;
-  literalEntries(map.literals);
+  literalEntries(map.literals, 0);
   // A copy in Node's Buffer pool when small (no ArrayBuffer of its own), as a plain Uint8Array view.
   const pooled = Buffer.from(buf.subarray(0, pos));
   const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);

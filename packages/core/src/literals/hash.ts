@@ -7,6 +7,11 @@ import { setOwn } from '../util/own.js';
 import { hash } from 'node:crypto';
 import { create, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { LiteralMapSchema, LiteralSchema, type Literal, type LiteralMap } from '../gen/flyteidl/core/index.js';
+import { NestingTooDeepError } from '../errors.js';
+import { checkLiteralNesting } from '../nesting/checks.js';
+import { NestingWalk } from '../nesting/levels.js';
+import { MAX_MESSAGE_DEPTH } from '../nesting/limits.js';
+import { checkMessageDepth } from '../nesting/message-depth.js';
 
 /** SHA-256 of a one-letter type prefix followed by `parts` (one-shot hashing: no Hash object per node). */
 function sha256(prefix: string, ...parts: Uint8Array[]): Buffer {
@@ -53,8 +58,24 @@ function normalizeFloat(value: number): string {
   return text;
 }
 
-/** ObjectHash of a JSON value (SHA-256, 32 bytes). */
+/**
+ * ObjectHash of a JSON value (SHA-256, 32 bytes).
+ * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` for a value nesting deeper than `MAX_MESSAGE_DEPTH` (the JSON
+ *   form of a message protobuf readers accept nests less).
+ */
 export function objectHash(value: JsonValue): Buffer {
+  // Before the recursive hashing: a hostile value may nest 10,000 deep.
+  if (new NestingWalk(MAX_MESSAGE_DEPTH).json(value).run().depth > MAX_MESSAGE_DEPTH) {
+    throw new NestingTooDeepError(
+      `the JSON value to hash nests more than ${MAX_MESSAGE_DEPTH} levels (MAX_MESSAGE_DEPTH)`,
+      MAX_MESSAGE_DEPTH,
+      { id: 'value' },
+    );
+  }
+  return hashJson(value);
+}
+
+function hashJson(value: JsonValue): Buffer {
   if (value === null) return sha256('n');
   if (typeof value === 'boolean') return sha256('b', utf8.encode(value ? '1' : '0'));
   if (typeof value === 'string') return sha256('u', utf8.encode(value));
@@ -68,16 +89,18 @@ export function objectHash(value: JsonValue): Buffer {
           : normalizeFloat(value);
     return sha256('f', utf8.encode(text));
   }
-  if (Array.isArray(value)) return sha256('l', ...value.map(objectHash));
+  if (Array.isArray(value)) return sha256('l', ...value.map(hashJson));
   const entries = Object.keys(value)
-    .map((key) => [objectHash(key), objectHash(value[key] ?? null)] as const)
+    .map((key) => [hashJson(key), hashJson(value[key] ?? null)] as const)
     .sort((a, b) => Buffer.compare(a[0], b[0]));
   return sha256('d', ...entries.flat());
 }
 
 /** Flyte's pbhash: ObjectHash of the message's proto3 JSON form. Returns the 32 raw bytes. */
 export function hashMessage<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
-  return objectHash(toJson(schema, message));
+  // Before the recursive JSON conversion: a message no reader accepts is refused.
+  checkMessageDepth(schema, message, schema.typeName);
+  return hashJson(toJson(schema, message));
 }
 
 /**
@@ -86,16 +109,21 @@ export function hashMessage<Desc extends DescMessage>(schema: Desc, message: Mes
  * scalars are kept as they are.
  */
 export function hashifyLiteral(literal: Literal): Literal {
+  checkLiteralNesting(literal, 'literal');
+  return hashify(literal);
+}
+
+function hashify(literal: Literal): Literal {
   if (literal.hash !== '') return create(LiteralSchema, { hash: literal.hash });
   const v = literal.value;
   if (v.case === 'collection') {
     return create(LiteralSchema, {
-      value: { case: 'collection', value: { literals: v.value.literals.map(hashifyLiteral) } },
+      value: { case: 'collection', value: { literals: v.value.literals.map(hashify) } },
     });
   }
   if (v.case === 'map') {
     const literals: { [key: string]: Literal } = {};
-    for (const [k, item] of Object.entries(v.value.literals)) setOwn(literals, k, hashifyLiteral(item));
+    for (const [k, item] of Object.entries(v.value.literals)) setOwn(literals, k, hashify(item));
     return create(LiteralSchema, { value: { case: 'map', value: { literals } } });
   }
   return literal;
@@ -116,7 +144,9 @@ export function hashLiteralMap(literalMap: LiteralMap | undefined, options: Hash
   const ignore = new Set(options.ignore ?? []);
   const literals: { [key: string]: Literal } = {};
   for (const [name, literal] of Object.entries(literalMap?.literals ?? {})) {
-    if (!ignore.has(name)) setOwn(literals, name, hashifyLiteral(literal));
+    if (ignore.has(name)) continue;
+    checkLiteralNesting(literal, name);
+    setOwn(literals, name, hashify(literal));
   }
   return hashMessage(LiteralMapSchema, create(LiteralMapSchema, { literals })).toString('base64url');
 }

@@ -3,7 +3,9 @@
 // task data under a raw-output prefix.
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { LiteralMapSchema, type LiteralMap, type WorkflowExecutionIdentifier } from '../gen/flyteidl/core/index.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NestingTooDeepError } from '../errors.js';
+import { MAX_MESSAGE_DEPTH } from '../nesting/limits.js';
+import { isRecursionLimitError } from '../nesting/read-errors.js';
 import { encodeLiteralMap } from '../literals/encode-literal-map.js';
 import type { BlobStore } from './blob-store.js';
 import type { OperationOptions } from './common.js';
@@ -165,8 +167,9 @@ export class DataStore {
   }
 
   /**
-   * Reads a protobuf message; rejects `NOT_FOUND` when missing, `INVALID_ARGUMENT` when the object is not that
-   * message (corrupt or foreign).
+   * Reads a protobuf message; rejects `NOT_FOUND` when missing, `NESTING_TOO_DEEP` when it nests deeper than
+   * protobuf readers accept (`MAX_MESSAGE_DEPTH`), `INVALID_ARGUMENT` when the object is not that message (corrupt
+   * or foreign).
    */
   async read<Desc extends DescMessage>(
     uri: string,
@@ -177,6 +180,13 @@ export class DataStore {
     try {
       return fromBinary(schema, bytes);
     } catch (error) {
+      if (isRecursionLimitError(error)) {
+        throw new NestingTooDeepError(
+          `${uri} nests deeper than the ${MAX_MESSAGE_DEPTH} messages protobuf readers accept (MAX_MESSAGE_DEPTH): it cannot be read`,
+          MAX_MESSAGE_DEPTH,
+          { id: uri, cause: error },
+        );
+      }
       throw new InvalidArgumentError(`${uri} is not a valid ${schema.typeName}`, { id: uri, cause: error });
     }
   }

@@ -1,6 +1,6 @@
 // List queries shared by every Store: Flyte's filter language (`eq(phase,RUNNING)+gte(duration,100)`),
 // sort keys and opaque page tokens. Parsing lives here so that every adapter accepts exactly the same text.
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, type UnreadableRecordError } from '../errors.js';
 
 /** The filter functions of Flyte's filter language. */
 export const FILTER_FUNCTIONS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'value_in'] as const;
@@ -39,6 +39,13 @@ export interface Page<T> {
   readonly items: readonly T[];
   /** Token of the next page; undefined on the last page. */
   readonly nextToken?: string | undefined;
+  /**
+   * Records of this page the Store holds but cannot decode (corrupt, or nested deeper than protobuf readers
+   * accept, as an older version could write them): each is an `UNREADABLE_RECORD` error whose `id` names the
+   * record, left out of `items` so that one bad record never fails a whole list. They count toward the page's
+   * limit. Absent when every record of the page was read; reading such a record by its id fails the same way.
+   */
+  readonly unreadable?: readonly UnreadableRecordError[] | undefined;
 }
 
 const FILTER_PATTERN = /^([a-z_]+)\(([A-Za-z0-9_.]+),(.*)\)$/s;

@@ -183,6 +183,11 @@ export interface ScheduleState {
  * behind. Methods reject with `NOT_FOUND`, `ALREADY_EXISTS`, `CONFLICT`, `INVALID_ARGUMENT` (bad filter, sort
  * key or token) or `UNAVAILABLE` (transient; safe to retry) errors from `@flyte-ts/core`.
  *
+ * Writes refuse a record nested deeper than protobuf readers accept (`checkMessageDepth`, `checkTransitionDepth`)
+ * with `NESTING_TOO_DEEP`, writing nothing. A stored record that cannot be decoded (written by an older version)
+ * fails only the read of that record with `UNREADABLE_RECORD`; lists leave it out and report it in
+ * `Page.unreadable`.
+ *
  * List methods accept Flyte's filters (see {@link ListQuery}); each documents its fields. Unknown fields are
  * `INVALID_ARGUMENT`, never ignored.
  */

@@ -1,11 +1,12 @@
 // The Store contract: every guarantee the Store port documents, as a vitest suite any adapter runs against
 // itself. One adapter instance serves the whole suite (a database may be slow to create), so each test works in
 // its own project (or under its own names) and never assumes the store is empty.
-import { create, equals } from '@bufbuild/protobuf';
+import { create, equals, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExecutionClosureSchema,
   ExecutionMetadata_ExecutionMode,
+  LiteralMapBlobSchema,
   ExecutionSchema,
   LaunchPlanSchema,
   LaunchPlanState,
@@ -16,6 +17,7 @@ import {
   TaskSchema,
   WorkflowSchema,
   type Execution,
+  type ExecutionClosure,
   type LaunchPlan,
   type Project,
   type Task,
@@ -26,6 +28,8 @@ import {
   TaskExecution_Phase,
   WorkflowExecution_Phase,
   type Identifier,
+  type Literal,
+  type LiteralMap,
   type WorkflowExecutionIdentifier,
 } from '../gen/flyteidl/core/index.js';
 import {
@@ -34,6 +38,8 @@ import {
   WorkflowExecutionEventSchema,
 } from '../gen/flyteidl/event/index.js';
 import { launchPlanId, nodeExecutionId } from '../identifiers.js';
+import { MAX_MESSAGE_DEPTH } from '../nesting/limits.js';
+import { messageDepth } from '../nesting/message-depth.js';
 import { parseFilters, type ListQuery, type Page } from '../ports/list-query.js';
 import type {
   CreateResult,
@@ -1228,6 +1234,126 @@ export function storeContract(name: string, factory: StoreFactory): void {
           store.listTaskExecutions(nodeExecutionId(id, 'n0'), { filters: filters('eq(colour,blue)') }),
           'INVALID_ARGUMENT',
         );
+      });
+    });
+
+    describe('records no protobuf reader could read back', () => {
+      /** A JSON object nested `levels` objects deep, built without recursion. */
+      function deepObject(levels: number, leaf: JsonValue = 1): JsonObject {
+        let value: JsonObject = { leaf };
+        for (let i = 1; i < levels; i++) value = { a: value };
+        return value;
+      }
+
+      /** Outputs holding one struct: `execution → closure → outputs → values → entry → literal → scalar → struct`. */
+      function structOutputs(struct: JsonObject): LiteralMap {
+        const literal: Literal = {
+          $typeName: 'flyteidl.core.Literal',
+          value: {
+            case: 'scalar',
+            value: { $typeName: 'flyteidl.core.Scalar', value: { case: 'generic', value: struct } },
+          },
+          hash: '',
+          metadata: {},
+        };
+        return { $typeName: 'flyteidl.core.LiteralMap', literals: { o: literal } };
+      }
+
+      /** A copy of the execution whose closure holds `outputs` (the records of a store are never mutated). */
+      function withOutputs(execution: Execution, outputs: LiteralMap): Execution {
+        const closure: ExecutionClosure = {
+          ...(execution.closure ?? create(ExecutionClosureSchema)),
+          outputResult: {
+            case: 'outputs',
+            value: create(LiteralMapBlobSchema, { data: { case: 'values', value: outputs } }),
+          },
+        };
+        return { ...execution, closure };
+      }
+
+      // Far deeper than the 100 messages protobuf readers decode (protobuf-es, Python, C++).
+      const TOO_DEEP = deepObject(200);
+
+      it('refuses such an execution with NESTING_TOO_DEEP and keeps nothing of it', async () => {
+        const id = execId(unique('proj'), DOMAIN, unique('exec'));
+        const error = await expectCode(
+          store.createExecution({ execution: withOutputs(makeExecution(id), structOutputs(TOO_DEEP)) }),
+          'NESTING_TOO_DEEP',
+        );
+        expect(error.id).toContain(id.name);
+        expect(await store.getExecution(id)).toBeUndefined();
+        expect(
+          executionNames((await store.listExecutions({ filters: filters(`eq(project,${id.project})`) })).items),
+        ).toEqual([]);
+      });
+
+      it('refuses a commit holding such a row or event with NESTING_TOO_DEEP, writing nothing of it', async () => {
+        const record = await newExecution({ phase: WorkflowExecution_Phase.RUNNING });
+        const id = idOf(record);
+        const deepNode = makeNodeExecution(id, 'n0', { phase: NodeExecution_Phase.SUCCEEDED });
+        deepNode.closure!.outputResult = { case: 'outputData', value: structOutputs(TOO_DEEP) };
+        const deepEvent = nodeEvent(nodeExecutionId(id, 'n1'), NodeExecution_Phase.SUCCEEDED, BASE_MS);
+        if (deepEvent.kind === 'node') {
+          deepEvent.event.outputResult = { case: 'outputData', value: structOutputs(TOO_DEEP) };
+        }
+        const transitions = [
+          {
+            execution: {
+              record: { execution: withOutputs(record.execution, structOutputs(TOO_DEEP)) },
+              expectedRevision: 1,
+            },
+          },
+          { nodeExecutions: [{ record: { nodeExecution: deepNode, parentNodeId: '' }, expectedRevision: 0 }] },
+          {
+            execution: { record: { execution: record.execution }, expectedRevision: 1 },
+            events: [workflowEvent(id, WorkflowExecution_Phase.RUNNING, BASE_MS), deepEvent],
+          },
+        ];
+        for (const transition of transitions) await expectCode(store.commit(transition), 'NESTING_TOO_DEEP');
+        expect((await store.getExecution(id))?.revision).toBe(1);
+        expect(await store.getNodeExecution(nodeExecutionId(id, 'n0'))).toBeUndefined();
+        expect((await store.listNodeExecutions(id)).items).toEqual([]);
+        expect((await store.listEvents(id)).items).toEqual([]);
+      });
+
+      it.each(REGISTERED_KINDS.map((k) => [k.kind, k] as const))(
+        'refuses such a %s with NESTING_TOO_DEEP and keeps nothing of it',
+        async (_kind, kind) => {
+          const id = { project: unique('proj'), domain: DOMAIN, name: unique('deep'), version: 'v1' };
+          const entity = kind.make(id);
+          // Fixed inputs of a launch plan, the custom configuration of a (compiled) task: deep in any case.
+          const template = { custom: TOO_DEEP };
+          const deep: Task | Workflow | LaunchPlan =
+            kind.kind === 'launch plan'
+              ? create(LaunchPlanSchema, { id: entity.id, spec: { fixedInputs: structOutputs(TOO_DEEP) } })
+              : kind.kind === 'task'
+                ? create(TaskSchema, { id: entity.id, closure: { compiledTask: { template } } })
+                : create(WorkflowSchema, { id: entity.id, closure: { compiledWorkflow: { tasks: [{ template }] } } });
+          await expectCode(kind.register(store, deep, 'd1'), 'NESTING_TOO_DEEP');
+          expect(await kind.get(store, { ...entity.id!, version: 'v1' })).toBeUndefined();
+          expect(names((await kind.list(store, { filters: filters(`eq(project,${id.project})`) })).items)).toEqual([]);
+        },
+      );
+
+      it(`stores and reads back an execution exactly ${MAX_MESSAGE_DEPTH} messages deep, and refuses one more`, async () => {
+        // Execution, closure, LiteralMapBlob, LiteralMap, entry, Literal, Scalar: 7; then a Struct, its entry and
+        // a Value per object level: 31 levels reach 100.
+        const deepest = withOutputs(
+          makeExecution(execId(unique('proj'), DOMAIN, unique('exec'))),
+          structOutputs(deepObject(31)),
+        );
+        expect(messageDepth(ExecutionSchema, deepest)).toBe(MAX_MESSAGE_DEPTH);
+        const created = await store.createExecution({ execution: deepest });
+        const read = await store.getExecution(idOf(created));
+        expect(equals(ExecutionSchema, read!.execution, deepest)).toBe(true);
+        // The innermost value holding an empty list: one ListValue more.
+        const beyond = withOutputs(
+          makeExecution(execId(unique('proj'), DOMAIN, unique('exec'))),
+          structOutputs(deepObject(31, [])),
+        );
+        expect(messageDepth(ExecutionSchema, beyond)).toBe(MAX_MESSAGE_DEPTH + 1);
+        await expectCode(store.createExecution({ execution: beyond }), 'NESTING_TOO_DEEP');
+        expect(await store.getExecution(beyond.id!)).toBeUndefined();
       });
     });
 

@@ -10,6 +10,7 @@ import {
   type SchemaType,
   type StructuredDatasetType,
 } from '../gen/flyteidl/core/index.js';
+import { checkLiteralTypeNesting } from '../nesting/checks.js';
 
 /**
  * Whether a value of type `upstream` may flow into a variable of type `downstream` (Flyte's
@@ -20,6 +21,13 @@ import {
  * an upstream `structure.tag` must equal the downstream tag.
  */
 export function areTypesCastable(upstream: LiteralType, downstream: LiteralType): boolean {
+  // Before the recursive comparison: a type given to a check may nest thousands of levels.
+  checkLiteralTypeNesting(upstream, 'upstream type');
+  checkLiteralTypeNesting(downstream, 'downstream type');
+  return castable(upstream, downstream);
+}
+
+function castable(upstream: LiteralType, downstream: LiteralType): boolean {
   // A single-variant union is first read as its variant (only here, not inside collections or columns).
   if (upstream.type.case === 'unionType' && upstream.type.value.variants.length === 1) {
     const only = upstream.type.value.variants[0];
@@ -33,6 +41,8 @@ export function areTypesCastable(upstream: LiteralType, downstream: LiteralType)
  * exact-match rule for branch outputs and comparison operands).
  */
 export function literalTypesEqual(a: LiteralType, b: LiteralType): boolean {
+  checkLiteralTypeNesting(a, 'type');
+  checkLiteralTypeNesting(b, 'type');
   return equals(LiteralTypeSchema, a, b);
 }
 
@@ -92,10 +102,10 @@ function castsFrom(target: LiteralType, up: LiteralType): boolean {
     case 'unionType': {
       const variants = t.value.variants;
       if (up.type.case === 'unionType') {
-        return up.type.value.variants.every((u) => variants.some((d) => areTypesCastable(u, d)));
+        return up.type.value.variants.every((u) => variants.some((d) => castable(u, d)));
       }
       let matches = 0;
-      for (const d of variants) if (areTypesCastable(up, d)) matches++;
+      for (const d of variants) if (castable(up, d)) matches++;
       return matches === 1;
     }
     case 'simple':

@@ -10,6 +10,7 @@ import {
   type LiteralType,
 } from '../gen/flyteidl/core/index.js';
 import { DefinitionError, LiteralTypeError } from '../errors.js';
+import { checkLiteralTypeNesting } from '../nesting/checks.js';
 import { collectionLiteral, mapLiteral, scalarLiteral } from '../literals/make.js';
 import { areTypesCastable, literalTypesEqual } from './castability.js';
 import { define, isPlainObject, literalMismatch, valueMismatch } from './define.js';
@@ -280,4 +281,6 @@ function assertType(type: unknown, where: string): asserts type is AnyFlyteType 
   ) {
     throw new DefinitionError('INVALID_TYPE', `${where} expects a Flyte type (t.int(), t.list(...), ...)`);
   }
+  // Before the element's type is copied (recursively): a type nesting too deep is refused first.
+  checkLiteralTypeNesting(candidate.literalType, where);
 }

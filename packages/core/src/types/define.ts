@@ -1,8 +1,16 @@
 // Shared plumbing of the type builders: constructing FlyteType objects and raising coded errors.
 import type { Literal, LiteralType, Primitive } from '../gen/flyteidl/core/index.js';
 import { LiteralTypeError } from '../errors.js';
+import { checkLiteralNesting, checkLiteralTypeNesting, literalTypeNesting } from '../nesting/checks.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { describeLiteral, describeLiteralType, describeValue } from './describe.js';
 import type { FlyteType } from './flyte-type.js';
+
+/** Whether a conversion is running (conversions are synchronous): only the outermost checks the result's nesting. */
+let converting = false;
+
+/** Description length of a type in nesting errors: the type itself is what nests too deep. */
+const MAX_DESCRIBED = 3;
 
 /** What a builder supplies; `define` adds the description and default arguments. */
 export interface TypeSpec<V, I> {
@@ -21,10 +29,26 @@ export function define<V, I, K extends string, A extends string = K, B = never>(
   options: { readonly readsUnionLiterals?: boolean } = {},
 ): FlyteType<V, I, K, A, B> {
   const read = options.readsUnionLiterals === true ? (l: Literal) => l : unwrapUnion;
+  // Every type is built from types within the limit, so its conversions recurse at most that deep.
+  if (literalTypeNesting(spec.literalType) > MAX_NESTING_DEPTH) {
+    checkLiteralTypeNesting(spec.literalType, describeLiteralType(spec.literalType, MAX_DESCRIBED));
+  }
   const type: FlyteType<V, I, K, A, B> = {
     literalType: spec.literalType,
     description: describeLiteralType(spec.literalType),
-    toLiteral: (value: I, path = '') => spec.toLiteral(value, path),
+    toLiteral: (value: I, path = '') => {
+      // Inner conversions (elements, variants) are part of the outermost one, which checks the whole literal.
+      if (converting) return spec.toLiteral(value, path);
+      converting = true;
+      let literal: Literal;
+      try {
+        literal = spec.toLiteral(value, path);
+      } finally {
+        converting = false;
+      }
+      checkLiteralNesting(literal, path === '' ? 'value' : path);
+      return literal;
+    },
     fromLiteral: (literal: Literal, path = '') => spec.fromLiteral(read(literal), path),
     accepts: (value: unknown, exact = false) => spec.accepts(value, exact),
   };

@@ -7,6 +7,7 @@ import {
   type Literal,
   type LiteralType,
 } from '../gen/flyteidl/core/index.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 
 const SIMPLE_NAMES: Record<SimpleType, string> = {
   [SimpleType.NONE]: 'none',
@@ -43,19 +44,22 @@ export function schemaColumnTypeName(type: SchemaType_SchemaColumn_SchemaColumnT
 /**
  * Describes a LiteralType in one line: `integer`, `list<float>`, `map<string, integer>`,
  * `union<string | none>`, `enum<red | green>`, `file<csv>`, `directory`, `structured-dataset<parquet>{a: integer}`.
+ * Types nested deeper than `levels` are cut short with `…` (a hostile type may nest thousands of levels).
  */
-export function describeLiteralType(type: LiteralType | undefined): string {
+export function describeLiteralType(type: LiteralType | undefined, levels = MAX_NESTING_DEPTH + 1): string {
   if (type === undefined) return 'unknown';
+  if (levels <= 0) return '…';
+  const inner = (t: LiteralType | undefined) => describeLiteralType(t, levels - 1);
   const t = type.type;
   switch (t.case) {
     case 'simple':
       return simpleTypeName(t.value);
     case 'collectionType':
-      return `list<${describeLiteralType(t.value)}>`;
+      return `list<${inner(t.value)}>`;
     case 'mapValueType':
-      return `map<string, ${describeLiteralType(t.value)}>`;
+      return `map<string, ${inner(t.value)}>`;
     case 'unionType':
-      return `union<${t.value.variants.map(describeLiteralType).join(' | ')}>`;
+      return `union<${t.value.variants.map(inner).join(' | ')}>`;
     case 'enumType':
       return `enum<${t.value.values.join(' | ')}>`;
     case 'blob': {
@@ -64,7 +68,7 @@ export function describeLiteralType(type: LiteralType | undefined): string {
     }
     case 'structuredDatasetType': {
       const format = t.value.format === '' ? '' : `<${t.value.format}>`;
-      const columns = t.value.columns.map((c) => `${c.name}: ${describeLiteralType(c.literalType)}`).join(', ');
+      const columns = t.value.columns.map((c) => `${c.name}: ${inner(c.literalType)}`).join(', ');
       return `structured-dataset${format}${columns === '' ? '' : `{${columns}}`}`;
     }
     case 'schema': {

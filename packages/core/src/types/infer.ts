@@ -9,6 +9,7 @@ import {
   type Primitive,
   type Scalar,
 } from '../gen/flyteidl/core/index.js';
+import { checkLiteralNesting, checkLiteralTypeNesting } from '../nesting/checks.js';
 import { schemaColumnTypeName } from './describe.js';
 
 /** flytekit's tag of a Binary that holds MessagePack (dataclasses, dicts): such a binary is a STRUCT. */
@@ -19,6 +20,12 @@ export const MESSAGEPACK_TAG = 'msgpack';
  * metadata). Collections of mixed element types infer a union of the element types, in Flyte's order.
  */
 export function literalTypeForLiteral(literal: Literal): LiteralType | undefined {
+  // Before the recursive inference: a literal given to a check may nest thousands of levels.
+  checkLiteralNesting(literal, 'literal');
+  return typeOfLiteral(literal);
+}
+
+function typeOfLiteral(literal: Literal): LiteralType | undefined {
   const v = literal.value;
   switch (v.case) {
     case 'scalar':
@@ -101,13 +108,13 @@ function literalTypeForLiterals(literals: readonly Literal[]): LiteralType {
   const seen = new Set<string>();
   let emptyList: LiteralType | undefined;
   for (const literal of literals) {
-    const type = literalTypeForLiteral(literal);
+    const type = typeOfLiteral(literal);
     if (literal.value.case === 'collection' && literal.value.value.literals.length === 0) {
       // An empty nested list says nothing about the element type, unless nothing else does.
       emptyList = type;
       continue;
     }
-    const key = type === undefined ? '<nil>' : literalTypeText(type);
+    const key = type === undefined ? '<nil>' : typeText(type);
     if (!seen.has(key) && type !== undefined) {
       seen.add(key);
       distinct.push(type);
@@ -116,7 +123,7 @@ function literalTypeForLiterals(literals: readonly Literal[]): LiteralType {
   if (distinct.length === 0 && emptyList !== undefined) distinct.push(emptyList);
   if (distinct.length === 0) return simple(SimpleType.NONE);
   if (distinct.length === 1) return distinct[0]!;
-  distinct.sort((a, b) => compareText(literalTypeText(a), literalTypeText(b)));
+  distinct.sort((a, b) => compareText(typeText(a), typeText(b)));
   // Lists of union-typed lists are flattened into one list of a union (Flyte's buildMultipleTypeUnion).
   const variants: LiteralType[] = [];
   let nested = false;
@@ -155,6 +162,11 @@ const SIMPLE_NAMES = [
  * number order), used to de-duplicate and order inferred union variants as Flyte does.
  */
 export function literalTypeText(type: LiteralType): string {
+  checkLiteralTypeNesting(type, 'type');
+  return typeText(type);
+}
+
+function typeText(type: LiteralType): string {
   const parts: string[] = [];
   const ty = type.type;
   switch (ty.case) {
@@ -167,10 +179,10 @@ export function literalTypeText(type: LiteralType): string {
       );
       break;
     case 'collectionType':
-      parts.push(`collection_type:{${literalTypeText(ty.value)}}`);
+      parts.push(`collection_type:{${typeText(ty.value)}}`);
       break;
     case 'mapValueType':
-      parts.push(`map_value_type:{${literalTypeText(ty.value)}}`);
+      parts.push(`map_value_type:{${typeText(ty.value)}}`);
       break;
     case 'blob':
       parts.push(
@@ -195,7 +207,7 @@ export function literalTypeText(type: LiteralType): string {
         `structured_dataset_type:{${[
           ...ty.value.columns.map(
             (c) =>
-              `columns:{name:${JSON.stringify(c.name)}${c.literalType === undefined ? '' : ` literal_type:{${literalTypeText(c.literalType)}}`}}`,
+              `columns:{name:${JSON.stringify(c.name)}${c.literalType === undefined ? '' : ` literal_type:{${typeText(c.literalType)}}`}}`,
           ),
           ty.value.format === '' ? '' : `format:${JSON.stringify(ty.value.format)}`,
         ]
@@ -208,16 +220,13 @@ export function literalTypeText(type: LiteralType): string {
   }
   if (type.annotation?.annotations !== undefined) parts.push(`annotation:{${jsonText(type.annotation.annotations)}}`);
   if (ty.case === 'unionType') {
-    parts.push(`union_type:{${ty.value.variants.map((v) => `variants:{${literalTypeText(v)}}`).join(' ')}}`);
+    parts.push(`union_type:{${ty.value.variants.map((v) => `variants:{${typeText(v)}}`).join(' ')}}`);
   }
   if (type.structure !== undefined) {
     const tag = type.structure.tag === '' ? '' : `tag:${JSON.stringify(type.structure.tag)}`;
     const fields = Object.keys(type.structure.dataclassType)
       .sort()
-      .map(
-        (k) =>
-          `dataclass_type:{key:${JSON.stringify(k)} value:{${literalTypeText(type.structure!.dataclassType[k]!)}}}`,
-      );
+      .map((k) => `dataclass_type:{key:${JSON.stringify(k)} value:{${typeText(type.structure!.dataclassType[k]!)}}}`);
     parts.push(`structure:{${[tag, ...fields].filter((x) => x !== '').join(' ')}}`);
   }
   return parts.join(' ');

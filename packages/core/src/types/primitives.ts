@@ -4,6 +4,8 @@ import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
 import { LiteralTypeSchema, SimpleType, type Literal } from '../gen/flyteidl/core/index.js';
 import { DefinitionError, LiteralTypeError } from '../errors.js';
+import { checkJsonNesting, jsonNesting } from '../nesting/checks.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { noneLiteral, primitiveLiteral, scalarLiteral, simpleType, structLiteral } from '../literals/make.js';
 import { durationFromMs, msFromDuration, msFromTimestamp, timestampFromMs } from '../literals/time.js';
 import { define, isPlainObject, literalMismatch, primitiveOf, valueMismatch } from './define.js';
@@ -243,17 +245,22 @@ export function struct<T extends JsonObject>(options: StructOptions = {}): Flyte
     literalType,
     toLiteral: (value, path) => {
       if (!isPlainObject(value)) return valueMismatch(path, literalType, value);
+      // Before the recursive check and copy: a hostile object may nest 10,000 deep.
+      checkJsonNesting(value, path === '' ? 'value' : path);
       checkJson(value, path);
       // A copy: the literal must not change when the caller's object does.
       return structLiteral(structuredClone(value));
     },
     fromLiteral: (literal, path) => {
       if (literal.value.case === 'scalar' && literal.value.value.value.case === 'generic') {
-        return structuredClone(literal.value.value.value.value) as T;
+        const json = literal.value.value.value.value;
+        checkJsonNesting(json, path === '' ? 'value' : path);
+        return structuredClone(json) as T;
       }
       return literalMismatch(path, literalType, literal);
     },
-    accepts: (value) => isPlainObject(value) && isJson(value),
+    // A struct nesting too deep is accepted here so that converting it reports NESTING_TOO_DEEP, not a mismatch.
+    accepts: (value) => isPlainObject(value) && (jsonNesting(value) > MAX_NESTING_DEPTH || isJson(value)),
   });
 }
 

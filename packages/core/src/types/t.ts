@@ -6,6 +6,8 @@ import {
   SimpleType,
 } from '../gen/flyteidl/core/index.js';
 import { DefinitionError } from '../errors.js';
+import { checkLiteralTypeNesting, literalTypeNesting } from '../nesting/checks.js';
+import { MAX_NESTING_DEPTH } from '../nesting/limits.js';
 import { literalTypesEqual } from './castability.js';
 import { list, map, optional, union } from './containers.js';
 import { directory, file, schema, structuredDataset, type SchemaColumnType } from './data.js';
@@ -77,6 +79,12 @@ const COLUMN_NAMES: Record<ColumnType, SchemaColumnType> = {
  * @throws {DefinitionError} `INVALID_TYPE` for types that have no value representation (ERROR, unset).
  */
 export function typeFromLiteralType(type: LiteralType, options: TypeFromLiteralTypeOptions = {}): AnyFlyteType {
+  // Before the recursive build: a type read from a registration or a literal may nest thousands of levels.
+  if (literalTypeNesting(type) > MAX_NESTING_DEPTH) checkLiteralTypeNesting(type, describeLiteralType(type, 3));
+  return fromType(type, options);
+}
+
+function fromType(type: LiteralType, options: TypeFromLiteralTypeOptions): AnyFlyteType {
   const base = build(type, options);
   if (literalTypesEqual(base.literalType, type)) return base;
   return Object.freeze({ ...base, literalType: type, description: describeLiteralType(type) });
@@ -115,11 +123,11 @@ function build(type: LiteralType, options: TypeFromLiteralTypeOptions): AnyFlyte
       return enumOf([first, ...rest]);
     }
     case 'collectionType':
-      return list(typeFromLiteralType(ty.value, options));
+      return list(fromType(ty.value, options));
     case 'mapValueType':
-      return map(typeFromLiteralType(ty.value, options));
+      return map(fromType(ty.value, options));
     case 'unionType': {
-      const [first, ...rest] = ty.value.variants.map((v) => typeFromLiteralType(v, options));
+      const [first, ...rest] = ty.value.variants.map((v) => fromType(v, options));
       if (first === undefined) break;
       return union(first, ...rest);
     }
@@ -130,7 +138,7 @@ function build(type: LiteralType, options: TypeFromLiteralTypeOptions): AnyFlyte
     case 'structuredDatasetType': {
       const columns: Record<string, AnyFlyteType> = {};
       for (const c of ty.value.columns) {
-        if (c.literalType !== undefined) columns[c.name] = typeFromLiteralType(c.literalType, options);
+        if (c.literalType !== undefined) columns[c.name] = fromType(c.literalType, options);
       }
       return structuredDataset({ format: ty.value.format, columns });
     }

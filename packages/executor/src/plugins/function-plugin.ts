@@ -230,6 +230,15 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
         error: { code: error.code, message: error.message, kind: error.kind },
       };
     }
+    if ((error as { code?: unknown } | null)?.code === 'NESTING_TOO_DEEP') {
+      // A value nesting too deep (the function's outputs, in-process or from a worker): another attempt returns
+      // the same.
+      return {
+        phase: 'permanent-failure',
+        state: { started: true },
+        error: { code: 'NESTING_TOO_DEEP', message, kind: 'user' },
+      };
+    }
     if (error instanceof WorkerLoadError) {
       return { phase: 'permanent-failure', error: { code: 'FunctionNotFound', message, kind: 'system' } };
     }

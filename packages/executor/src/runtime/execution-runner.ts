@@ -183,7 +183,22 @@ export class ExecutionRunner implements Runtime {
       );
       return;
     }
-    const inputs = await this.executionInputs();
+    let inputs: idl.core.LiteralMap;
+    try {
+      inputs = await this.executionInputs();
+    } catch (error) {
+      // Inputs no reader can decode (nested too deep by an older version, corrupt) never become readable: the
+      // execution fails rather than staying QUEUED. Other errors (an unreachable blob store) leave it to a resume.
+      if (!isFlyteError(error, 'NESTING_TOO_DEEP') && !isFlyteError(error, 'INVALID_ARGUMENT')) throw error;
+      this.failExecution(
+        new NodeFailure(
+          error.code,
+          `the inputs of execution ${this.executionId.name} cannot be read: ${error.message}`,
+          'system',
+        ),
+      );
+      return;
+    }
     if (!this.settingsLoaded) {
       const { project, domain } = this.executionId;
       this.platformResources = platformResources(await this.services.store.getProjectDomainSettings(project, domain));

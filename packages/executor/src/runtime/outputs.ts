@@ -2,19 +2,23 @@
 // records and events, Flyte's `output_data`), larger ones are written as `outputs.pb` and referenced by URI,
 // and maps above the size limit fail the node.
 import { toBinary } from '@bufbuild/protobuf';
-import { idl, type OperationOptions } from '@flyte-ts/core';
+import { checkLiteralMapNesting, idl, isFlyteError, type OperationOptions } from '@flyte-ts/core';
 import type { EngineServices } from './services.js';
 import { NodeFailure } from './failure.js';
 
 /** Error code of a node whose outputs exceed `config.data.maxLiteralMapBytes`. */
 export const OUTPUTS_TOO_LARGE = 'OutputsTooLarge';
 
+/** Error code of a node whose outputs nest deeper than `MAX_NESTING_DEPTH` (the core error's code). */
+export const NESTING_TOO_DEEP = 'NESTING_TOO_DEEP';
+
 /** Where a node's outputs were kept: inline, or in a blob (its URI). */
 export type StoredOutputs = { readonly inline: true } | { readonly inline: false; readonly uri: string };
 
 /**
  * Keeps `outputs` inline when they encode to at most `inlineLimitBytes`, else writes them to `uri`.
- * @throws {NodeFailure} `OutputsTooLarge` (not retryable) above `maxLiteralMapBytes`, naming `what`.
+ * @throws {NodeFailure} `OutputsTooLarge` (not retryable) above `maxLiteralMapBytes`, `NESTING_TOO_DEEP` (not
+ *   retryable) for an output nesting deeper than `MAX_NESTING_DEPTH`, naming `what`.
  */
 export function storeOutputs(
   services: EngineServices,
@@ -23,6 +27,11 @@ export function storeOutputs(
   outputs: idl.core.LiteralMap,
   options?: OperationOptions,
 ): Promise<StoredOutputs> {
+  try {
+    checkOutputsNesting(outputs, what);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
   // Small maps of simple values are known to fit without encoding them (the hot path of small tasks).
   const limit = services.config.data.inlineLimitBytes;
   if (upperBoundSize(outputs, limit) <= limit) return INLINE;
@@ -30,6 +39,20 @@ export function storeOutputs(
 }
 
 const INLINE: Promise<StoredOutputs> = Promise.resolve({ inline: true });
+
+/**
+ * Refuses outputs that no record could hold readably: they would be written, and every later read of the node,
+ * its task attempt, its events and the execution would fail.
+ * @throws {NodeFailure} `NESTING_TOO_DEEP` (a user error, not retryable) naming the output
+ */
+export function checkOutputsNesting(outputs: idl.core.LiteralMap, what: string): void {
+  try {
+    checkLiteralMapNesting(outputs, 'outputs');
+  } catch (error) {
+    if (!isFlyteError(error, NESTING_TOO_DEEP)) throw error;
+    throw new NodeFailure(NESTING_TOO_DEEP, `${what}: ${error.message}`, 'user');
+  }
+}
 
 async function placeOutputs(
   services: EngineServices,

@@ -5,6 +5,10 @@ import {
   catalogKeyForTask,
   idl,
   isFlyteError,
+  jsonNesting,
+  MAX_NESTING_DEPTH,
+  type Catalog,
+  type CatalogEntry,
   type CatalogKey,
   type PluginPhase,
   type PluginTransition,
@@ -13,7 +17,7 @@ import {
 } from '@flyte-ts/core';
 import { failureFrom, executionError, NodeFailure, TIMEOUT_CODE } from '../../runtime/failure.js';
 import { attemptName } from '../../runtime/names.js';
-import { storeOutputs } from '../../runtime/outputs.js';
+import { checkOutputsNesting, NESTING_TOO_DEEP, storeOutputs } from '../../runtime/outputs.js';
 import { applyPlatformResources } from '../../runtime/resources.js';
 import { taskExecutionIdOf, type NodeRun, type TaskAttempt } from '../../runtime/node-run.js';
 import { idKey } from '../../runtime/dag.js';
@@ -108,7 +112,7 @@ export const taskHandler: NodeHandler = {
     if (cached) key = catalogKeyForTask(signatureOf(template), await rt.inputsOf(run));
     if (state.c === undefined) {
       if (key !== undefined && !overwrite) {
-        const entry = await catalog!.get(key);
+        const entry = await cachedEntry(rt, run, catalog!, key);
         if (entry !== undefined) {
           run.cacheStatus = CS.CACHE_HIT;
           run.catalogKey = catalogMetadata(key, entry.source);
@@ -178,13 +182,31 @@ export const taskHandler: NodeHandler = {
         result = await queue.run(() => plugin.handle(ctx));
       }
     } catch (error) {
-      result = {
-        phase: 'retryable-failure',
-        error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
-      };
+      result =
+        error instanceof NodeFailure
+          ? // The engine refused what the plugin gave its context (outputs nesting too deep, too large).
+            {
+              phase: error.retryable ? 'retryable-failure' : 'permanent-failure',
+              error: { code: error.code, message: error.message, kind: error.kind },
+            }
+          : {
+              phase: 'retryable-failure',
+              error: { code: 'PluginHandleFailed', message: errorMessage(error), kind: 'system' },
+            };
     }
     // Aborted meanwhile (execution terminated, engine stopped): the abort path reports the attempt.
     if (ctx.signal.aborted) return { phase: 'running' };
+    if (result.customInfo !== undefined && jsonNesting(result.customInfo) > MAX_NESTING_DEPTH) {
+      // The attempt's records and events could be written but never read back: the plugin's report is refused.
+      result = {
+        phase: 'permanent-failure',
+        error: {
+          code: NESTING_TOO_DEEP,
+          message: `plugin ${plugin.id} reported custom info nesting more than ${MAX_NESTING_DEPTH} levels (MAX_NESTING_DEPTH)`,
+          kind: 'system',
+        },
+      };
+    }
     let changed = state.s !== true;
     state.s = true;
     if (result.state !== undefined) {
@@ -230,7 +252,16 @@ export const taskHandler: NodeHandler = {
       let outputs: idl.core.LiteralMap;
       try {
         outputs = run.outputs ?? (await rt.services.data.readLiteralMap(paths.outputs));
+        // Outputs a plugin wrote itself did not go through the context's checks.
+        if (run.outputs === undefined)
+          checkOutputsNesting(outputs, `task ${template.id?.name ?? ''} (node ${run.key})`);
       } catch (error) {
+        if (error instanceof NodeFailure || isFlyteError(error, NESTING_TOO_DEEP)) {
+          const failure =
+            error instanceof NodeFailure ? error : new NodeFailure(NESTING_TOO_DEEP, errorMessage(error), 'user');
+          endAttempt(run, rt, attempt, TP.FAILED, failure);
+          return { phase: 'failed', failure };
+        }
         if (!isFlyteError(error, 'NOT_FOUND')) throw error;
         outputs = create(idl.core.LiteralMapSchema);
         if (Object.keys(template.interface?.outputs?.variables ?? {}).length > 0) {
@@ -552,6 +583,27 @@ function msOf(duration: idl.wkt.Duration | undefined): number | undefined {
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+/**
+ * The cached outputs of a task, or undefined on a miss. Cached outputs no record could hold (written by an earlier
+ * version, too deep to read or to keep) count as a miss: the task runs again.
+ */
+async function cachedEntry(
+  rt: Runtime,
+  run: NodeRun,
+  catalog: Catalog,
+  key: CatalogKey,
+): Promise<CatalogEntry | undefined> {
+  try {
+    const entry = await catalog.get(key);
+    if (entry !== undefined) checkOutputsNesting(entry.outputs, `the cached outputs of ${run.key}`);
+    return entry;
+  } catch (error) {
+    if (!isFlyteError(error, 'UNREADABLE_RECORD') && !(error instanceof NodeFailure)) throw error;
+    rt.services.warn(`the cached outputs of ${run.key} cannot be used; the task runs again`, error);
+    return undefined;
+  }
 }
 
 function errorMessage(error: unknown): string {
