@@ -481,7 +481,7 @@ for (const { name, create: createDatabase } of DATABASES) {
       await engine.stop();
       // An execution created while no engine runs it, whose inputs.pb an earlier version wrote 60 levels deep.
       await engine.createExecution({ workflow: inputs.id(settings), name: 'queued-deep', inputs: { s: nested(2) } });
-      const uri = `mem://flyte/metadata/${settings.project}/${settings.domain}/queued-deep/inputs.pb`;
+      const uri = (await backend.store.getExecution(id('queued-deep')))!.inputsUri!;
       expect(await blob.head(uri)).toBeDefined();
       await blob.put(
         uri,
