@@ -802,6 +802,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private async run(
     record: ExecutionRecord,
     fresh?: { readonly value: ProjectDomainSettings | undefined },
+    replaces?: ExecutionRunner,
   ): Promise<void> {
     const key = executionKey(record.execution.id!);
     if (this.runners.has(key) || this.stopping) return;
@@ -829,6 +830,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           : { lease: (r: ExecutionRunner) => this.leases.get(executionKey(r.executionId)) }),
       },
       fresh,
+      replaces,
     );
     this.runners.set(key, runner);
     try {
@@ -991,7 +993,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.notifyEnded(key);
         return;
       }
-      await this.run(record);
+      await this.run(record, undefined, runner);
     };
     resume().catch((error: unknown) => this.services.warn('resuming after a conflict failed', error));
   }

@@ -260,6 +260,70 @@ describe('durability', () => {
     },
   );
 
+  it('aborts a function adopted in flight after a commit conflict when its execution is terminated', async () => {
+    const memory = new MemoryStore();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let sawAbort!: (reason: unknown) => void;
+    const aborted = new Promise<unknown>((resolve) => (sawAbort = resolve));
+    const waiting = task({ name: 'durable.waiting', inputs: { x: t.int() }, outputs: { y: t.int() } }, (_, ctx) => {
+      started();
+      return new Promise<{ y: number }>((_resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          sawAbort(ctx.signal.reason);
+          reject(ctx.signal.reason as Error);
+        });
+      });
+    });
+    const wf = workflow(
+      { name: 'durable.abort_adopted', inputs: { x: t.int() }, outputs: { y: t.int() } },
+      ({ x }) => ({
+        y: waiting({ x }).y,
+      }),
+    );
+    let fault: 'armed' | 'fired' | 'done' = 'armed';
+    const store = new Proxy(memory, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'commit') {
+          return async (...args: Parameters<MemoryStore['commit']>) => {
+            const result = await target.commit(...args);
+            const attemptRunning = args[0].taskExecutions?.some(
+              (t) => t.record.taskExecution.closure?.phase === idl.core.TaskExecution_Phase.RUNNING,
+            );
+            if (fault === 'armed' && attemptRunning === true) {
+              fault = 'fired';
+              throw new UnavailableError('the connection dropped after the commit applied');
+            }
+            return result;
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { engine } = await startEngine({ store });
+    const handle = engine.functions.handle.bind(engine.functions);
+    let adopted!: () => void;
+    const adoption = new Promise<void>((resolve) => (adopted = resolve));
+    engine.functions.handle = async (ctx) => {
+      const transition = await handle(ctx);
+      // The runner resumed after the conflict has looked at the function, still running.
+      if (fault === 'fired' && transition.phase === 'running' && ctx.state?.started === true) {
+        fault = 'done';
+        adopted();
+      }
+      return transition;
+    };
+    await engine.register([wf], settings);
+    await engine.createExecution({ workflow: wf.id(settings), name: 'abort-adopted', inputs: { x: 1 } });
+    await running;
+    await adoption;
+    await engine.terminateExecution(execId('abort-adopted'), 'stop the adopted task');
+    expect(String(await aborted)).toContain('stop the adopted task');
+    expect(phaseOf(await engine.waitForExecution(execId('abort-adopted')))).toBe('ABORTED');
+    await engine.stop();
+  });
+
   it('resumes a workflow whose end node was queued but not done when its engine stopped', async () => {
     // The end node's inputs (the workflow's outputs) are kept in memory, never written as inputs.pb: an engine that
     // resumes after the end node was committed QUEUED must resolve them again. (Found by the chaos test: the

@@ -173,6 +173,13 @@ class DepthWalk {
   run(schema: DescMessage, message: unknown): number {
     const limit = this.#limit;
     const messages = this.#messages;
+    // A walk may be run again (the store guard keeps one): start from empty stacks.
+    messages.length = 0;
+    this.#descs.length = 0;
+    this.#depths.length = 0;
+    this.#json.length = 0;
+    this.#jsonDepths.length = 0;
+    this.#deepest = 0;
     this.#messages.push(message);
     this.#descs.push(schema);
     this.#depths.push(1);
@@ -262,8 +269,11 @@ class DepthWalk {
 
 /** Whether a message nests deeper than {@link MAX_MESSAGE_DEPTH} (a pruned walk: fast on well-formed records). */
 export function exceedsMessageDepth<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): boolean {
-  return new DepthWalk(MAX_MESSAGE_DEPTH, true).run(schema, message) > MAX_MESSAGE_DEPTH;
+  return guardWalk.run(schema, message) > MAX_MESSAGE_DEPTH;
 }
+
+/** The walk of the store guard, reused: it runs on every record written, synchronously. */
+const guardWalk = new DepthWalk(MAX_MESSAGE_DEPTH, true);
 
 /** The error of a record nested deeper than {@link MAX_MESSAGE_DEPTH}. */
 export function messageTooDeep(what: string): NestingTooDeepError {

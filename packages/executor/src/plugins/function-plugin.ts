@@ -54,11 +54,11 @@ type FunctionState = { readonly started: true };
 
 interface Running {
   /**
-   * The function's signal: aborted with the attempt's signal of any `handle` that drove the attempt (the engine
-   * aborts it before calling `abort`).
+   * The attempt's signal when the function started (the engine aborts it before calling `abort`). A runner that
+   * resumes the execution in this process after a commit conflict keeps the attempt's signal, so aborting it there
+   * reaches the function too.
    */
   readonly signal: AbortSignal;
-  readonly controller: AbortController;
   /**
    * The context of the attempt's latest `handle`. A runner that resumes the execution in this process (after a
    * commit conflict) adopts a function still in flight: its outputs and its end go to that runner, not to the
@@ -71,12 +71,6 @@ interface Running {
   error?: unknown;
   /** `abort` was called for the attempt. */
   abandoned?: boolean;
-}
-
-/** Aborts the function's signal when `signal` (an attempt signal of a runner driving it) is aborted. */
-function follow(run: Running, signal: AbortSignal): void {
-  if (signal.aborted) run.controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => run.controller.abort(signal.reason), { once: true });
 }
 
 let workRoot: string | undefined;
@@ -203,7 +197,6 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
       });
       if (!run.done) return { phase: 'running', state: { started: true }, checkAgainAfterMs: RECHECK_MS };
     } else if (run.ctx !== ctx) {
-      if (run.ctx.signal !== ctx.signal) follow(run, ctx.signal);
       run.ctx = ctx;
     }
     if (!run.done) return { phase: 'running', checkAgainAfterMs: RECHECK_MS };
@@ -301,10 +294,8 @@ export class FunctionTaskPlugin implements TaskPlugin<FunctionState> {
     ctx: TaskContext<FunctionState>,
     definition: FunctionTask,
   ): { readonly run: Running; readonly settled: Promise<void> } {
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const run: Running = { signal, controller, ctx, done: false };
-    follow(run, ctx.signal);
+    const signal = ctx.signal;
+    const run: Running = { signal, ctx, done: false };
     this.running.set(ctx.metadata.generatedName, run);
     const data = this.dataAccess(ctx, signal);
     const context: TaskRunContext = {

@@ -75,6 +75,11 @@ export class ExecutionRunner implements Runtime {
   private readonly inputsUri: string;
   private readonly runs = new Map<string, NodeRun>();
   private readonly persisted = new Map<string, NodeExecutionRecord>();
+  /**
+   * The attempt signals of the runner this one replaces after a commit conflict, by node key: an attempt still in
+   * flight in this process keeps its signal, so that aborting it here reaches what the earlier runner started.
+   */
+  private readonly inherited = new Map<string, { readonly signal: AbortController; readonly attempt: unknown }>();
   private readonly childDags = new Map<string, Dag>();
   private top: Dag | undefined;
   private failureRun: NodeRun | undefined;
@@ -108,8 +113,14 @@ export class ExecutionRunner implements Runtime {
     persisted: readonly NodeExecutionRecord[],
     hooks: RunnerHooks,
     settings?: { readonly value: ProjectDomainSettings | undefined },
+    replaces?: ExecutionRunner,
   ) {
     this.services = services;
+    for (const [key, run] of replaces?.runs ?? []) {
+      if (run.attemptSignal !== undefined && !run.attemptSignal.signal.aborted) {
+        this.inherited.set(key, { signal: run.attemptSignal, attempt: run.memo.signalFor });
+      }
+    }
     this.platformResources = platformResources(settings?.value);
     this.settingsLoaded = settings !== undefined;
     this.execution = record.execution;
@@ -497,6 +508,12 @@ export class ExecutionRunner implements Runtime {
 
   private hydrate(run: NodeRun): NodeRun {
     this.runs.set(run.key, run);
+    const inherited = this.inherited.get(run.key);
+    if (inherited !== undefined) {
+      this.inherited.delete(run.key);
+      run.attemptSignal = inherited.signal;
+      run.memo.signalFor = inherited.attempt;
+    }
     const record = this.persisted.get(run.key);
     if (record === undefined) return run;
     const closure = record.nodeExecution.closure;
