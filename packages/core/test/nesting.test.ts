@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   and,
   areTypesCastable,
+  checkTransitionDepth,
   conditional,
   describeLiteralType,
   encodeLiteralMap,
@@ -288,6 +289,58 @@ describe('records holding values at the limit stay readable by every protobuf re
       for (const depth of records) expect(depth).toBeLessThanOrEqual(MAX_MESSAGE_DEPTH);
     },
   );
+});
+
+describe("the Stores' guard of a transition", () => {
+  /** A LiteralMap exactly `depth` messages deep: a map literal, then collections around an integer. */
+  function literalMapOfDepth(depth: number): idl.core.LiteralMap {
+    for (let lists = 0; lists < depth; lists++) {
+      let literal = create(idl.core.LiteralSchema, {
+        value: {
+          case: 'scalar',
+          value: { value: { case: 'primitive', value: { value: { case: 'integer', value: 1n } } } },
+        },
+      });
+      for (let i = 0; i < lists; i++) {
+        literal = create(idl.core.LiteralSchema, { value: { case: 'collection', value: { literals: [literal] } } });
+      }
+      literal = create(idl.core.LiteralSchema, { value: { case: 'map', value: { literals: { k: literal } } } });
+      const map = create(idl.core.LiteralMapSchema, { literals: { v: literal } });
+      if (messageDepth(idl.core.LiteralMapSchema, map, 1000) === depth) return map;
+    }
+    throw new Error(`no literal map of depth ${depth}`);
+  }
+  // Shared by every record and event below, as the engine shares outputs: fits where a node record holds it (3
+  // messages down), not where an execution record does (4 down).
+  const shared = literalMapOfDepth(MAX_MESSAGE_DEPTH - 2);
+  const node = create(idl.admin.NodeExecutionSchema, {
+    closure: { outputResult: { case: 'outputData', value: shared } },
+  });
+  const attempt = create(idl.admin.TaskExecutionSchema, {
+    closure: { outputResult: { case: 'outputData', value: shared } },
+  });
+  const event = create(idl.event.NodeExecutionEventSchema, { outputResult: { case: 'outputData', value: shared } });
+  const execution = create(idl.admin.ExecutionSchema, {
+    closure: { outputResult: { case: 'outputs', value: { data: { case: 'values', value: shared } } } },
+  });
+
+  it('walks what records and events share as it sits in each: within the limit in one, beyond it in another', () => {
+    expect(messageDepth(idl.admin.NodeExecutionSchema, node)).toBe(MAX_MESSAGE_DEPTH);
+    expect(messageDepth(idl.admin.ExecutionSchema, execution)).toBe(MAX_MESSAGE_DEPTH + 1);
+    const transition = (withExecution: boolean) => ({
+      ...(withExecution ? { execution: { record: { execution }, expectedRevision: 1 } } : {}),
+      nodeExecutions: [{ record: { nodeExecution: node, parentNodeId: '' }, expectedRevision: 0 }],
+      taskExecutions: [{ record: { taskExecution: attempt }, expectedRevision: 0 }],
+      events: [{ kind: 'node' as const, event }],
+    });
+    expect(codeOf(() => checkTransitionDepth(transition(false)))).toBe('none');
+    expect(codeOf(() => checkTransitionDepth(transition(true)))).toBe('NESTING_TOO_DEEP');
+    // The walks of one transition leave nothing behind for the next.
+    expect(codeOf(() => checkTransitionDepth(transition(false)))).toBe('none');
+    expect(codeOf(() => checkTransitionDepth({ execution: { record: { execution }, expectedRevision: 1 } }))).toBe(
+      'NESTING_TOO_DEEP',
+    );
+  });
 });
 
 describe('hostile nesting gets NESTING_TOO_DEEP, never a stack overflow', () => {

@@ -55,6 +55,11 @@ interface FieldPlan {
   readonly json: boolean;
   /** The type is Literal: a literal holding no container can be skipped without a walk. */
   readonly literal: boolean;
+  /**
+   * The type is LiteralMap: records and events of one transition share their literal maps, which a guard of the
+   * whole transition walks once (see {@link DepthWalk.shared}).
+   */
+  readonly literalMap: boolean;
   /** The deepest its messages reach below the field's own depth (Infinity for recursive types). */
   readonly below: number;
 }
@@ -97,6 +102,7 @@ function planOf(desc: DescMessage): Plan {
       message,
       json: message?.typeName === 'google.protobuf.Struct' && desc.typeName !== 'google.protobuf.Value',
       literal: message?.typeName === 'flyteidl.core.Literal',
+      literalMap: message?.typeName === 'flyteidl.core.LiteralMap',
       below,
     });
     if (below !== Infinity) shallow = Math.max(shallow, below);
@@ -134,6 +140,14 @@ class DepthWalk {
   readonly #limit: number;
   readonly #prune: boolean;
   #deepest = 0;
+  /**
+   * Literal maps walked without passing the limit by earlier runs, with the depth they sat at: one met again no
+   * deeper holds nothing new. Set by callers that check several messages sharing parts, cleared by them.
+   */
+  shared: Map<object, number> | undefined;
+  /** Literal maps this run walks, with their depths: added to `shared` once the run ends within the limit. */
+  readonly #walked: unknown[] = [];
+  readonly #walkedDepths: number[] = [];
 
   constructor(limit: number, prune: boolean) {
     this.#limit = limit;
@@ -164,6 +178,12 @@ class DepthWalk {
     ) {
       return this.#reach(depth);
     }
+    if (plan.literalMap && this.shared !== undefined) {
+      const seen = this.shared.get(value);
+      if (seen !== undefined && depth <= seen) return this.#reach(depth);
+      this.#walked.push(value);
+      this.#walkedDepths.push(depth);
+    }
     this.#messages.push(value);
     this.#descs.push(plan.message!);
     this.#depths.push(depth);
@@ -174,11 +194,7 @@ class DepthWalk {
     const limit = this.#limit;
     const messages = this.#messages;
     // A walk may be run again (the store guard keeps one): start from empty stacks.
-    messages.length = 0;
-    this.#descs.length = 0;
-    this.#depths.length = 0;
-    this.#json.length = 0;
-    this.#jsonDepths.length = 0;
+    if (messages.length > 0 || this.#json.length > 0 || this.#walked.length > 0) this.#clear();
     this.#deepest = 0;
     this.#messages.push(message);
     this.#descs.push(schema);
@@ -203,7 +219,24 @@ class DepthWalk {
         if (!this.#field(field, value, depth)) return limit + 1;
       }
     }
-    return this.#walkJson() ? this.#deepest : limit + 1;
+    if (!this.#walkJson()) return limit + 1;
+    const walked = this.#walked;
+    if (walked.length > 0) {
+      for (let i = 0; i < walked.length; i++) this.shared?.set(walked[i] as object, this.#walkedDepths[i]!);
+      walked.length = 0;
+      this.#walkedDepths.length = 0;
+    }
+    return this.#deepest;
+  }
+
+  #clear(): void {
+    this.#messages.length = 0;
+    this.#descs.length = 0;
+    this.#depths.length = 0;
+    this.#json.length = 0;
+    this.#jsonDepths.length = 0;
+    this.#walked.length = 0;
+    this.#walkedDepths.length = 0;
   }
 
   /** Queues what a set field holds; false past the limit. */
@@ -270,6 +303,20 @@ class DepthWalk {
 /** Whether a message nests deeper than {@link MAX_MESSAGE_DEPTH} (a pruned walk: fast on well-formed records). */
 export function exceedsMessageDepth<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): boolean {
   return guardWalk.run(schema, message) > MAX_MESSAGE_DEPTH;
+}
+
+/**
+ * Runs `check` with {@link exceedsMessageDepth} walking each literal map once however many of the messages it
+ * checks share it (the records and events of one transition share their inputs and outputs). Only for messages
+ * not changed meanwhile: `check` runs synchronously.
+ */
+export function withSharedLiteralMaps<T>(check: () => T): T {
+  guardWalk.shared = new Map();
+  try {
+    return check();
+  } finally {
+    guardWalk.shared = undefined;
+  }
 }
 
 /** The walk of the store guard, reused: it runs on every record written, synchronously. */

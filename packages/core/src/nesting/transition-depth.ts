@@ -8,7 +8,7 @@ import {
 } from '../gen/flyteidl/event/index.js';
 import { formatExecutionId, formatNodeExecutionId, formatTaskExecutionId } from '../identifiers.js';
 import type { ExecutionTransition } from '../ports/store.js';
-import { exceedsMessageDepth, messageTooDeep } from './message-depth.js';
+import { exceedsMessageDepth, messageTooDeep, withSharedLiteralMaps } from './message-depth.js';
 
 /**
  * Refuses a transition holding a record or event nested deeper than `MAX_MESSAGE_DEPTH`. Stores call it before
@@ -16,6 +16,11 @@ import { exceedsMessageDepth, messageTooDeep } from './message-depth.js';
  * @throws {NestingTooDeepError} `NESTING_TOO_DEEP` naming the record
  */
 export function checkTransitionDepth(transition: ExecutionTransition): void {
+  // Records and events share their inputs and outputs: each literal map is walked once.
+  withSharedLiteralMaps(() => checkEach(transition));
+}
+
+function checkEach(transition: ExecutionTransition): void {
   // The ids are formatted only for the error: this runs on every commit.
   const execution = transition.execution?.record.execution;
   if (execution !== undefined && exceedsMessageDepth(ExecutionSchema, execution)) {
